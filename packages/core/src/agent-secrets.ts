@@ -1,0 +1,624 @@
+import { EventEmitter } from 'node:events';
+import { type AuditEvent, type AuditEventInput, AuditLog } from '@agentsecrets/audit';
+import { randomId } from '@agentsecrets/crypto';
+import { AgentSecretsError } from '@agentsecrets/errors';
+import {
+  type CallOutcome,
+  type CallRequest,
+  type CallResponse,
+  type EngineOptions,
+  InjectionEngine,
+  MIN_REDACTABLE_LENGTH,
+  Redactor,
+} from '@agentsecrets/injection';
+import {
+  assertSecretName,
+  type BackendName,
+  type Namespace,
+  openSecretStore,
+  type PassphraseSource,
+  type SecretStore,
+  type SecretValue,
+} from '@agentsecrets/keychain';
+import { type HomePaths, readJsonFile, resolveHome, writeJsonFile } from './home.js';
+import { assertName, type Config, ConfigSchema, type ProjectRef, type Workspace } from './model.js';
+import { type OwnerKey, unlockOwnerKey } from './owner.js';
+import {
+  type BindingRecord,
+  canonicalBinding,
+  canonicalEntries,
+  PolicyStore,
+  projectPolicy,
+  workspacePolicy,
+} from './policy.js';
+import { findProjectLink } from './project-link.js';
+
+/** Which way a use of a credential came in; recorded in the audit log. */
+export type Transport = AuditEvent['transport'];
+
+/** Options of {@link createAgentSecrets}. */
+export interface AgentSecretsOptions {
+  /** `$AGENTSECRETS_HOME`; default from the environment, else `~/.agentsecrets`. */
+  readonly home?: string;
+  /** Where to look for the project link (`.agentsecrets/project.json`); default `process.cwd()`. */
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** A project name or id to use instead of the linked one. */
+  readonly project?: string;
+  /** A store to use instead of the configured backend (embedding, tests). */
+  readonly store?: SecretStore;
+  /** Unlocks the file vault; default `AGENTSECRETS_PASSPHRASE`. */
+  readonly passphrase?: PassphraseSource;
+  /** How long the values of the project's secrets are kept for redaction and injection, in ms. Default 30 s. */
+  readonly secretCacheMs?: number;
+  /** Engine settings: timeouts, body limit, and (tests) the DNS lookup and TLS trust. */
+  readonly engine?: Pick<EngineOptions, 'timeouts' | 'maxRequestBodyBytes' | 'lookup' | 'tls'>;
+}
+
+/** One call through the core: the engine's request plus who made it. */
+export interface AgentCallRequest extends Omit<CallRequest, 'onOutcome'> {
+  readonly transport: Transport;
+  readonly agentId?: string;
+}
+
+/** A whole response, read to the end and redacted: what the CLI and the MCP server hand back. */
+export interface BufferedResponse {
+  readonly status: number;
+  readonly headers: readonly [string, string][];
+  readonly body: Buffer;
+  readonly redacted: boolean;
+}
+
+/** A secret as listed: its name and policy, never its value. */
+export interface SecretInfo {
+  readonly name: string;
+  readonly releasable: boolean;
+  readonly bindings: readonly BindingRecord[];
+}
+
+/** What `status` reports. */
+export interface StatusInfo {
+  readonly home: string;
+  readonly backend: BackendName;
+  readonly workspace: { readonly id: string; readonly name: string; readonly kind: string };
+  readonly project: ProjectRef;
+  readonly secrets: number;
+  readonly allowlist: number;
+  readonly auditLog: string;
+  readonly lastSync: string | null;
+}
+
+/** Values released to another process (`env`, `exec`), and the names refused with why. */
+export interface Release {
+  readonly values: ReadonlyMap<string, SecretValue>;
+  readonly errors: ReadonlyMap<string, AgentSecretsError>;
+}
+
+interface Events {
+  outcome: [outcome: CallOutcome & { transport: Transport }];
+  'audit-error': [error: AgentSecretsError];
+}
+
+interface Snapshot {
+  readonly values: ReadonlyMap<string, SecretValue>;
+  readonly redactor: Redactor;
+  readonly loadedAt: number;
+}
+
+const DEFAULT_MAX_BUFFERED = 50 * 1024 * 1024;
+
+/**
+ * The one credential-resolution core: config, project, store, signed policy, audit log and injection engine,
+ * composed. The CLI, the proxy and the MCP server are thin layers over it, and other tools can embed it.
+ *
+ * @example
+ * ```ts
+ * const as = await createAgentSecrets();
+ * const res = await as.fetch({
+ *   url: 'https://api.stripe.com/v1/balance',
+ *   injections: [{ style: 'bearer', target: undefined, key: 'STRIPE_KEY' }],
+ *   transport: 'cli',
+ * });
+ * console.log(res.status, res.body.toString());
+ * await as.close();
+ * ```
+ */
+export class AgentSecrets extends EventEmitter<Events> {
+  readonly paths: HomePaths;
+  readonly store: SecretStore;
+  readonly workspace: Workspace;
+  readonly project: ProjectRef;
+  readonly #config: Config;
+  readonly #policy: PolicyStore;
+  readonly #audit: AuditLog;
+  readonly #engine: InjectionEngine;
+  readonly #cacheMs: number;
+  #snapshot: Promise<Snapshot> | undefined;
+  #auditQueue: Promise<unknown> = Promise.resolve();
+
+  /** Use {@link createAgentSecrets}. */
+  constructor(parts: {
+    paths: HomePaths;
+    config: Config;
+    store: SecretStore;
+    workspace: Workspace;
+    project: ProjectRef;
+    options: AgentSecretsOptions;
+  }) {
+    super();
+    this.paths = parts.paths;
+    this.#config = parts.config;
+    this.store = parts.store;
+    this.workspace = parts.workspace;
+    this.project = parts.project;
+    this.#cacheMs = parts.options.secretCacheMs ?? 30_000;
+    this.#policy = new PolicyStore(parts.paths.policy, parts.config.owner.publicKey);
+    this.#audit = new AuditLog({ path: parts.paths.audit });
+    const effective = () => this.#policy.effective(this.workspace.id, this.project.id);
+    this.#engine = new InjectionEngine({
+      ...parts.options.engine,
+      policy: {
+        allowlist: () => effective().allowlist,
+        bindings: (name) => effective().bindings.get(name) ?? [],
+      },
+      secrets: {
+        resolve: (names) => this.#resolve(names),
+        redactor: async () => (await this.#loadSnapshot()).redactor,
+      },
+    });
+  }
+
+  /** The store namespace of the current project. */
+  get namespace(): Namespace {
+    return { workspace: this.workspace.id, project: this.project.id };
+  }
+
+  /** Loads the policy from disk if it changed; throws POLICY_SIGNATURE_INVALID when it was tampered with. */
+  async #freshPolicy() {
+    await this.#policy.refresh();
+    return this.#policy.effective(this.workspace.id, this.project.id);
+  }
+
+  #loadSnapshot(force = false): Promise<Snapshot> {
+    const current = this.#snapshot;
+    if (current !== undefined && !force) {
+      return current.then((s) =>
+        performance.now() - s.loadedAt < this.#cacheMs ? s : this.#loadSnapshot(true),
+      );
+    }
+    const next = (async () => {
+      const names = await this.store.list(this.namespace);
+      const values = new Map<string, SecretValue>();
+      for (const name of names) {
+        const value = await this.store.get(this.namespace, name);
+        if (value !== undefined) values.set(name, value);
+      }
+      return { values, redactor: new Redactor(values.values()), loadedAt: performance.now() };
+    })();
+    this.#snapshot = next;
+    next.catch(() => {
+      if (this.#snapshot === next) this.#snapshot = undefined;
+    });
+    return next;
+  }
+
+  #invalidate(): void {
+    this.#snapshot = undefined;
+  }
+
+  async #resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
+    let snapshot = await this.#loadSnapshot();
+    if (names.some((n) => !snapshot.values.has(n))) snapshot = await this.#loadSnapshot(true);
+    const out = new Map<string, SecretValue>();
+    for (const name of names) {
+      const value = snapshot.values.get(name);
+      if (value === undefined) {
+        throw new AgentSecretsError(
+          'SECRET_NOT_FOUND',
+          `no secret named ${name} in project ${this.project.name}`,
+          {
+            hint: 'run `agentsecrets secrets list` to see the names, or `agentsecrets secrets set` to add it',
+          },
+        );
+      }
+      out.set(name, value);
+    }
+    return out;
+  }
+
+  /** Appends an audit event; writes are queued so a call never waits on the log's lock. */
+  record(input: AuditEventInput): Promise<void> {
+    const write = this.#auditQueue.then(() => this.#audit.append(input));
+    this.#auditQueue = write.catch((e: unknown) => {
+      const error =
+        e instanceof AgentSecretsError
+          ? e
+          : new AgentSecretsError('AUDIT_IO', 'could not write the audit log', { cause: e });
+      if (this.listenerCount('audit-error') > 0) this.emit('audit-error', error);
+    });
+    return write.then(() => undefined);
+  }
+
+  /**
+   * Sends one request with credentials injected by name. Refusals throw before any secret is read. The response
+   * body streams, redacted; the audit event is written when it ends.
+   */
+  async call(request: AgentCallRequest): Promise<CallResponse> {
+    const { transport, agentId, ...rest } = request;
+    await this.#freshPolicy();
+    return this.#engine.call({
+      ...rest,
+      onOutcome: (outcome) => {
+        void this.record({
+          transport,
+          agent_id: agentId ?? null,
+          method: outcome.method,
+          target: outcome.target,
+          secret_keys: [...outcome.secretKeys],
+          styles: [...outcome.styles],
+          status: outcome.status,
+          reason: outcome.reason,
+          http_status: outcome.httpStatus,
+          redacted: outcome.redacted,
+          duration_ms: outcome.durationMs,
+        }).catch(() => {});
+        this.emit('outcome', { ...outcome, transport });
+      },
+    });
+  }
+
+  /** {@link call}, with the whole body read (up to `maxBytes`, default 50 MiB) for transports that answer at once. */
+  async fetch(request: AgentCallRequest & { readonly maxBytes?: number }): Promise<BufferedResponse> {
+    const { maxBytes = DEFAULT_MAX_BUFFERED, ...rest } = request;
+    const response = await this.call(rest);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) {
+        response.body.destroy();
+        throw new AgentSecretsError('REQUEST_TOO_LARGE', `the response is larger than ${maxBytes} bytes`, {
+          hint: 'use the proxy to stream large responses',
+        });
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: Buffer.concat(chunks),
+      redacted: response.redactions() > 0,
+    };
+  }
+
+  /** The project's secrets by name, with their bindings and release marks. Never values. */
+  async listSecrets(): Promise<SecretInfo[]> {
+    const policy = await this.#freshPolicy();
+    const body = this.#policy.body.workspaces[this.workspace.id]?.projects[this.project.id];
+    const names = await this.store.list(this.namespace);
+    return names.map((name) => ({
+      name,
+      releasable: policy.releasable.has(name),
+      bindings: body?.bindings[name] ?? [],
+    }));
+  }
+
+  /**
+   * Stores a secret in the current project. Returns whether the value is long enough to be redacted from
+   * responses (values shorter than 8 characters cannot be, without mangling unrelated text).
+   */
+  async setSecret(name: string, value: Uint8Array | string): Promise<{ redactable: boolean }> {
+    assertSecretName(name);
+    await this.store.set(this.namespace, name, value);
+    this.#invalidate();
+    const length = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+    return { redactable: length >= MIN_REDACTABLE_LENGTH };
+  }
+
+  /** Deletes a secret and its policy entries. True when it existed. */
+  async deleteSecret(name: string, owner?: OwnerKey): Promise<boolean> {
+    const existed = await this.store.delete(this.namespace, assertSecretName(name));
+    this.#invalidate();
+    if (owner !== undefined) {
+      await this.#policy.update(owner, (body) => {
+        const p = projectPolicy(body, this.workspace.id, this.project.id);
+        delete p.bindings[name];
+        p.releasable = p.releasable.filter((n) => n !== name);
+      });
+    }
+    return existed;
+  }
+
+  /** True when the project has a secret of that name. */
+  hasSecret(name: string): Promise<boolean> {
+    return this.store.has(this.namespace, assertSecretName(name));
+  }
+
+  /** Owner only: the value itself (for `secrets get`, which prints only to a terminal). Audited. */
+  async revealSecret(name: string, _owner: OwnerKey): Promise<SecretValue> {
+    const value = await this.store.get(this.namespace, assertSecretName(name));
+    await this.record(this.#useEvent('cli', [name], value === undefined ? 'ERROR' : 'OK', 'owner_reveal'));
+    if (value === undefined) throw this.#notFound(name);
+    return value;
+  }
+
+  #notFound(name: string): AgentSecretsError {
+    return new AgentSecretsError(
+      'SECRET_NOT_FOUND',
+      `no secret named ${name} in project ${this.project.name}`,
+      {
+        hint: 'run `agentsecrets secrets list` to see the names',
+      },
+    );
+  }
+
+  #useEvent(
+    transport: Transport,
+    keys: string[],
+    status: AuditEvent['status'],
+    reason: string | null,
+  ): AuditEventInput {
+    return {
+      transport,
+      agent_id: null,
+      method: null,
+      target: null,
+      secret_keys: keys,
+      styles: [],
+      status,
+      reason,
+      http_status: null,
+      redacted: false,
+      duration_ms: 0,
+    };
+  }
+
+  /** Opens the owner key with the passphrase; owner actions take the result. */
+  unlockOwner(passphrase: string): Promise<OwnerKey> {
+    return unlockOwnerKey(this.#config.owner, passphrase);
+  }
+
+  /** The workspace allowlist (canonical entries) and its owner-only changes. */
+  readonly allowlist = {
+    list: async (): Promise<string[]> => {
+      await this.#freshPolicy();
+      return [...(this.#policy.body.workspaces[this.workspace.id]?.allowlist ?? [])];
+    },
+    add: async (entries: readonly string[], owner: OwnerKey): Promise<string[]> => {
+      const canonical = canonicalEntries(entries);
+      await this.#policy.update(owner, (body) => {
+        const ws = workspacePolicy(body, this.workspace.id);
+        ws.allowlist = [...new Set([...ws.allowlist, ...canonical])].sort();
+      });
+      return canonical;
+    },
+    remove: async (entries: readonly string[], owner: OwnerKey): Promise<string[]> => {
+      const canonical = canonicalEntries(entries);
+      let removed: string[] = [];
+      await this.#policy.update(owner, (body) => {
+        const ws = workspacePolicy(body, this.workspace.id);
+        removed = ws.allowlist.filter((e) => canonical.includes(e));
+        ws.allowlist = ws.allowlist.filter((e) => !canonical.includes(e));
+      });
+      return removed;
+    },
+  };
+
+  /** Per-secret destination bindings and their owner-only changes. */
+  readonly bindings = {
+    list: async (): Promise<Record<string, BindingRecord[]>> => {
+      await this.#freshPolicy();
+      return structuredClone(
+        this.#policy.body.workspaces[this.workspace.id]?.projects[this.project.id]?.bindings ?? {},
+      );
+    },
+    /** Adds a binding `HOST[:PORT][/PATH-PREFIX]` (with methods, empty = any) to a secret. */
+    add: async (name: string, destination: string, methods: readonly string[], owner: OwnerKey) => {
+      assertSecretName(name);
+      const record = canonicalBinding(destination, methods);
+      await this.#policy.update(owner, (body) => {
+        const p = projectPolicy(body, this.workspace.id, this.project.id);
+        const existing = (p.bindings[name] ?? []).filter((b) => b.destination !== record.destination);
+        p.bindings[name] = [...existing, record];
+      });
+      return record;
+    },
+    /** Removes every binding of a secret (it may then go to any allowlisted destination). */
+    clear: async (name: string, owner: OwnerKey): Promise<void> => {
+      await this.#policy.update(owner, (body) => {
+        delete projectPolicy(body, this.workspace.id, this.project.id).bindings[assertSecretName(name)];
+      });
+    },
+  };
+
+  /** Owner only: marks a secret releasable to `env`/`exec` (or takes the mark back). Audited. */
+  async setReleasable(name: string, on: boolean, owner: OwnerKey): Promise<void> {
+    assertSecretName(name);
+    if (on && !(await this.store.has(this.namespace, name))) throw this.#notFound(name);
+    await this.#policy.update(owner, (body) => {
+      const p = projectPolicy(body, this.workspace.id, this.project.id);
+      const rest = p.releasable.filter((n) => n !== name);
+      p.releasable = on ? [...rest, name].sort() : rest;
+    });
+    await this.record(this.#useEvent('cli', [name], 'OK', on ? 'release_on' : 'release_off'));
+  }
+
+  /**
+   * Hands values to another process (`env`, `exec`): only secrets the owner marked releasable; others come back in
+   * `errors` as NOT_RELEASABLE. With no names, every releasable secret. Audited by key name.
+   */
+  async release(names: readonly string[] | undefined, transport: 'env' | 'exec'): Promise<Release> {
+    const policy = await this.#freshPolicy();
+    const available = await this.store.list(this.namespace);
+    const wanted = names ?? available.filter((n) => policy.releasable.has(n));
+    const values = new Map<string, SecretValue>();
+    const errors = new Map<string, AgentSecretsError>();
+    for (const name of wanted) {
+      if (!available.includes(name)) {
+        errors.set(name, this.#notFound(name));
+      } else if (!policy.releasable.has(name)) {
+        errors.set(
+          name,
+          new AgentSecretsError(
+            'NOT_RELEASABLE',
+            `${name} is injection-only and cannot be handed to a process`,
+            {
+              hint: `the owner can allow it with \`agentsecrets secrets release ${name} on\`, or use it through call/proxy/MCP`,
+            },
+          ),
+        );
+      } else {
+        const value = await this.store.get(this.namespace, name);
+        if (value === undefined) errors.set(name, this.#notFound(name));
+        else values.set(name, value);
+      }
+    }
+    const status = errors.size === 0 ? 'OK' : values.size === 0 ? 'BLOCKED' : 'ERROR';
+    await this.record(
+      this.#useEvent(
+        transport,
+        [...wanted],
+        status,
+        errors.size === 0 ? null : [...new Set([...errors.values()].map((e) => e.code))].join(','),
+      ),
+    );
+    return { values, errors };
+  }
+
+  /** A redactor for every secret of the project: what masks a child's output in `env`. */
+  async redactor(): Promise<Redactor> {
+    return (await this.#loadSnapshot(true)).redactor;
+  }
+
+  /** Backend, workspace, project and policy sizes. */
+  async status(): Promise<StatusInfo> {
+    const policy = await this.#freshPolicy();
+    return {
+      home: this.paths.home,
+      backend: this.store.backend,
+      workspace: { id: this.workspace.id, name: this.workspace.name, kind: this.workspace.kind },
+      project: this.project,
+      secrets: (await this.store.list(this.namespace)).length,
+      allowlist: policy.allowlist.length,
+      auditLog: this.paths.audit,
+      lastSync: null,
+    };
+  }
+
+  /** The audit log of this home (append goes through {@link record}). */
+  get auditPath(): string {
+    return this.paths.audit;
+  }
+
+  /** Projects of the current workspace. */
+  readonly projects = {
+    list: (): ProjectRef[] => [...this.workspace.projects],
+    create: async (name: string): Promise<ProjectRef> => {
+      assertName('project', name);
+      if (this.workspace.projects.some((p) => p.name === name)) {
+        throw new AgentSecretsError('INVALID_ARGUMENT', `project ${name} already exists`, {
+          hint: `use it with \`agentsecrets project use ${name}\``,
+        });
+      }
+      const project = { id: randomId('prj'), name };
+      await this.#saveConfig((c) => {
+        c.workspaces.find((w) => w.id === this.workspace.id)?.projects.push(project);
+      });
+      return project;
+    },
+    use: async (name: string): Promise<ProjectRef> => {
+      const project = this.#findProject(name);
+      await this.#saveConfig((c) => {
+        c.currentProject = project.id;
+      });
+      return project;
+    },
+    delete: async (name: string, owner: OwnerKey): Promise<void> => {
+      const project = this.#findProject(name);
+      const ns = { workspace: this.workspace.id, project: project.id };
+      for (const key of await this.store.list(ns)) await this.store.delete(ns, key);
+      await this.#policy.update(owner, (body) => {
+        delete workspacePolicy(body, this.workspace.id).projects[project.id];
+      });
+      await this.#saveConfig((c) => {
+        const ws = c.workspaces.find((w) => w.id === this.workspace.id);
+        if (ws !== undefined) ws.projects = ws.projects.filter((p) => p.id !== project.id);
+        if (c.currentProject === project.id) delete c.currentProject;
+      });
+    },
+  };
+
+  #findProject(nameOrId: string): ProjectRef {
+    const project = this.workspace.projects.find((p) => p.name === nameOrId || p.id === nameOrId);
+    if (project === undefined) {
+      throw new AgentSecretsError(
+        'PROJECT_NOT_FOUND',
+        `no project named ${nameOrId.slice(0, 64)} in this workspace`,
+        {
+          hint: 'run `agentsecrets project list` to see the projects',
+        },
+      );
+    }
+    return project;
+  }
+
+  async #saveConfig(mutate: (config: Config) => void): Promise<void> {
+    const latest = (await readJsonFile(this.paths.config, ConfigSchema)) ?? this.#config;
+    mutate(latest);
+    await writeJsonFile(this.paths.config, ConfigSchema.parse(latest));
+  }
+
+  /** Waits for pending audit writes and closes pooled connections. */
+  async close(): Promise<void> {
+    await this.#auditQueue;
+    await this.#engine.close();
+  }
+}
+
+/** Loads config.json or explains that `init` has not been run. */
+export async function loadConfig(paths: HomePaths): Promise<Config> {
+  const config = await readJsonFile(paths.config, ConfigSchema);
+  if (config === undefined) {
+    throw new AgentSecretsError('PROJECT_NOT_FOUND', `AgentSecrets is not set up in ${paths.home}`, {
+      hint: 'run `agentsecrets init` first',
+    });
+  }
+  return config;
+}
+
+/**
+ * Opens AgentSecrets for the current directory: loads `$AGENTSECRETS_HOME/config.json` and the project link, opens
+ * the store, the signed policy, the audit log and the engine.
+ */
+export async function createAgentSecrets(options: AgentSecretsOptions = {}): Promise<AgentSecrets> {
+  const env = options.env ?? process.env;
+  const paths = resolveHome(env, options.home);
+  const config = await loadConfig(paths);
+  const link = await findProjectLink(options.cwd ?? process.cwd());
+  const workspaceId = link?.workspace.id ?? config.currentWorkspace;
+  const workspace = config.workspaces.find((w) => w.id === workspaceId);
+  if (workspace === undefined) {
+    throw new AgentSecretsError('PROJECT_NOT_FOUND', 'the linked workspace is not in this home', {
+      hint: 'run `agentsecrets init` in the project directory, or set AGENTSECRETS_HOME to the home that created it',
+    });
+  }
+  const wanted = options.project ?? link?.project.id ?? config.currentProject;
+  const project =
+    workspace.projects.find((p) => p.id === wanted || p.name === wanted) ??
+    (wanted === undefined ? workspace.projects[0] : undefined);
+  if (project === undefined) {
+    throw new AgentSecretsError('PROJECT_NOT_FOUND', 'no project is linked to this directory', {
+      hint: 'run `agentsecrets init` here, or `agentsecrets project use NAME`',
+    });
+  }
+  const backend = (env.AGENTSECRETS_KEYCHAIN as BackendName | undefined) || config.keychain;
+  const store =
+    options.store ??
+    (await openSecretStore({
+      home: paths.home,
+      env,
+      ...(backend === undefined ? {} : { backend }),
+      ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
+    }));
+  return new AgentSecrets({ paths, config, store, workspace, project, options });
+}

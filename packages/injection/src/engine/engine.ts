@@ -1,0 +1,407 @@
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  type AllowlistEntry,
+  type Binding,
+  checkAllowlist,
+  checkBindings,
+  createGuardedLookup,
+  type Destination,
+  type LookupFunction,
+  matchAllowlist,
+  parseDestination,
+  resolveAndCheck,
+} from '../policy/index.js';
+import type { Redactor } from '../redact/index.js';
+import { applyInjections, type InjectableSecret, type OutboundRequest } from '../spec/apply.js';
+import { type InjectionSpec, type InjectionStyle, validateInjections } from '../spec/spec.js';
+import { mapNetworkError } from './network-errors.js';
+
+/** Where the engine reads policy from. Read on every call, so a policy change applies to the next request. */
+export interface EnginePolicy {
+  allowlist(): readonly AllowlistEntry[];
+  bindings(secretName: string): readonly Binding[];
+}
+
+/** What the engine needs from the credential store; the core supplies it. */
+export interface EngineSecrets {
+  /** Reads the named secrets; called only after policy has allowed the call. Throws SECRET_NOT_FOUND. */
+  resolve(names: readonly string[]): Promise<ReadonlyMap<string, InjectableSecret>>;
+  /** A redactor for every secret of the current project (the injected ones included). */
+  redactor(injected: ReadonlyMap<string, InjectableSecret>): Promise<Redactor> | Redactor;
+}
+
+/** Timeouts in milliseconds; 0 disables one. */
+export interface EngineTimeouts {
+  /** To establish the connection (TCP and TLS). Default 10 s. */
+  readonly connectMs: number;
+  /** From sending the request to receiving all response headers. Default 30 s. */
+  readonly headersMs: number;
+  /** Longest silence between two pieces of the response body. Default 60 s (streams stay open while data flows). */
+  readonly idleMs: number;
+  /** Whole response body, from headers to end. Default 0: off, so long downloads and SSE streams work. */
+  readonly bodyMs: number;
+}
+
+/** Options of {@link InjectionEngine}. */
+export interface EngineOptions {
+  readonly policy: EnginePolicy;
+  readonly secrets: EngineSecrets;
+  readonly timeouts?: Partial<EngineTimeouts>;
+  /** Largest request body accepted, in bytes. Default 10 MiB. */
+  readonly maxRequestBodyBytes?: number;
+  /** DNS lookup used before connecting (tests use it to simulate names resolving anywhere). */
+  readonly lookup?: LookupFunction;
+  /** Extra TLS options for the outbound connections (e.g. a test CA). */
+  readonly tls?: { readonly ca?: string | Buffer | readonly (string | Buffer)[] };
+}
+
+/** Request headers as given by a transport: a record or ordered pairs. */
+export type HeadersInput =
+  | Readonly<Record<string, string | readonly string[] | undefined>>
+  | readonly [string, string][];
+
+/** One call through the engine. */
+export interface CallRequest {
+  readonly url: string;
+  readonly method?: string;
+  readonly headers?: HeadersInput;
+  readonly body?: Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+  readonly injections: readonly InjectionSpec[];
+  readonly signal?: AbortSignal;
+  /** Called exactly once when the call is over (refused, failed, or its body fully delivered). */
+  readonly onOutcome?: (outcome: CallOutcome) => void;
+}
+
+/** How a call ended, by names and facts only: what the audit log records. */
+export interface CallOutcome {
+  readonly method: string;
+  /** scheme://host[:port]/path, never a query or fragment; null when the URL could not be parsed. */
+  readonly target: string | null;
+  readonly secretKeys: readonly string[];
+  readonly styles: readonly InjectionStyle[];
+  readonly status: 'OK' | 'BLOCKED' | 'ERROR';
+  /** The error code when not OK. */
+  readonly reason: string | null;
+  readonly httpStatus: number | null;
+  readonly redacted: boolean;
+  readonly durationMs: number;
+  readonly error?: AgentSecretsError;
+}
+
+/** The upstream's answer, with every header scanned and the body redacted while it streams. */
+export interface CallResponse {
+  readonly status: number;
+  /** Response headers, lowercase names, hop-by-hop and framing headers removed, values redacted. */
+  readonly headers: readonly [string, string][];
+  /** Redactions made in the headers. */
+  readonly headerRedactions: number;
+  /** The body, decompressed and redacted while streaming. Errors on it are AgentSecretsErrors. */
+  readonly body: Readable;
+  /** Redactions so far (headers and body). Final once `body` has ended. */
+  readonly redactions: () => number;
+}
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'accept-encoding',
+]);
+const METHOD = /^[A-Z]{1,16}$/;
+const DEFAULT_TIMEOUTS: EngineTimeouts = { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000, bodyMs: 0 };
+const DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+function normalizeHeaders(input: HeadersInput | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  if (input === undefined) return out;
+  const pairs: Iterable<readonly [string, string | readonly string[] | undefined]> = Array.isArray(input)
+    ? (input as readonly [string, string][])
+    : Object.entries(input);
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(lower) || lower.startsWith('x-as-')) continue;
+    for (const v of typeof value === 'string' ? [value] : value) out.push([name, v]);
+  }
+  return out;
+}
+
+async function readBody(body: CallRequest['body'], limit: number): Promise<Buffer | undefined> {
+  if (body === undefined) return undefined;
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+    if (buf.length > limit) throw tooLarge(limit);
+    return buf;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(limit: number): AgentSecretsError {
+  return new AgentSecretsError('REQUEST_TOO_LARGE', `the request body is larger than ${limit} bytes`, {
+    hint: 'send a smaller body or raise maxRequestBodyBytes',
+  });
+}
+
+function statusOf(error: AgentSecretsError): 'BLOCKED' | 'ERROR' {
+  return error.kind === 'policy' ? 'BLOCKED' : 'ERROR';
+}
+
+/** Fails a response body that runs longer than a deadline (off by default: SSE streams may run for hours). */
+function deadline(ms: number, origin: string): Transform {
+  const stream = new Transform({
+    transform: (chunk: Buffer, _enc, cb: TransformCallback) => cb(null, chunk),
+    destroy(err, cb) {
+      clearTimeout(timer);
+      cb(err);
+    },
+    flush(cb) {
+      clearTimeout(timer);
+      cb();
+    },
+  });
+  const timer = setTimeout(
+    () =>
+      stream.destroy(
+        new AgentSecretsError(
+          'UPSTREAM_TIMEOUT',
+          `the response body from ${origin} took longer than ${ms} ms`,
+          {
+            hint: 'raise the body timeout for long downloads',
+          },
+        ),
+      ),
+    ms,
+  );
+  return stream;
+}
+
+/**
+ * The injection engine: takes a request that names credentials, decides whether it may go, injects the values at
+ * the last moment, sends it, and hands back a response that cannot carry a value. Every transport goes through it.
+ *
+ * Order of a call: parse the destination (userinfo refused) → allowlist → per-secret bindings → DNS resolution and
+ * SSRF check → only then read the secrets → inject → connect (to the checked addresses only, re-checked at connect)
+ * → stream the response through decompression and redaction. Redirects are never followed.
+ */
+export class InjectionEngine {
+  readonly #options: EngineOptions;
+  readonly #timeouts: EngineTimeouts;
+  readonly #agent: Agent;
+  readonly #maxBody: number;
+
+  constructor(options: EngineOptions) {
+    this.#options = options;
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.#maxBody = options.maxRequestBodyBytes ?? 10 * 1024 * 1024;
+    const lookup = createGuardedLookup(
+      (hostname) => {
+        try {
+          return matchAllowlist(
+            parseDestination(`https://${hostname.includes(':') ? `[${hostname}]` : hostname}/`),
+            options.policy.allowlist(),
+            { anyPortAndScheme: true },
+          );
+        } catch {
+          return undefined;
+        }
+      },
+      options.lookup === undefined ? {} : { lookup: options.lookup },
+    );
+    this.#agent = new Agent({
+      connect: {
+        lookup,
+        timeout: this.#timeouts.connectMs || null,
+        ...(options.tls?.ca === undefined
+          ? {}
+          : { ca: options.tls.ca as string | Buffer | (string | Buffer)[] }),
+      },
+      headersTimeout: this.#timeouts.headersMs,
+      bodyTimeout: this.#timeouts.idleMs,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  /**
+   * Sends one request with its credentials injected. Refusals and failures throw an {@link AgentSecretsError} (its
+   * message never holds a value) after reporting the outcome.
+   */
+  async call(request: CallRequest): Promise<CallResponse> {
+    const started = performance.now();
+    const method = (request.method ?? 'GET').toUpperCase();
+    let target: string | null = null;
+    let keys: string[] = [];
+    let styles: InjectionStyle[] = [];
+    let reported = false;
+    const report = (
+      outcome: Omit<CallOutcome, 'method' | 'target' | 'secretKeys' | 'styles' | 'durationMs'>,
+    ) => {
+      if (reported) return;
+      reported = true;
+      request.onOutcome?.({
+        method,
+        target,
+        secretKeys: keys,
+        styles,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        ...outcome,
+      });
+    };
+    try {
+      const specs = validateInjections(request.injections);
+      keys = [...new Set(specs.map((s) => s.key))];
+      styles = [...new Set(specs.map((s) => s.style))];
+      if (!METHOD.test(method)) {
+        throw new AgentSecretsError(
+          'INVALID_ARGUMENT',
+          'the method must be an HTTP method name like GET or POST',
+          {
+            hint: 'pass -X GET, POST, PUT, PATCH, DELETE …',
+          },
+        );
+      }
+      const dest = parseDestination(request.url);
+      target = dest.display;
+      const entry = checkAllowlist(dest, this.#options.policy.allowlist());
+      for (const key of keys) checkBindings(key, this.#options.policy.bindings(key), dest, method);
+      await resolveAndCheck(
+        dest,
+        entry,
+        this.#options.lookup === undefined ? {} : { lookup: this.#options.lookup },
+      );
+      const secrets = await this.#options.secrets.resolve(keys);
+      const response = await this.#send(dest, method, request, specs, secrets, report);
+      return response;
+    } catch (e) {
+      const error = toAgentSecretsError(e);
+      report({ status: statusOf(error), reason: error.code, httpStatus: null, redacted: false, error });
+      throw error;
+    }
+  }
+
+  async #send(
+    dest: Destination,
+    method: string,
+    request: CallRequest,
+    specs: readonly InjectionSpec[],
+    secrets: ReadonlyMap<string, InjectableSecret>,
+    report: (o: Omit<CallOutcome, 'method' | 'target' | 'secretKeys' | 'styles' | 'durationMs'>) => void,
+  ): Promise<CallResponse> {
+    const needsBody = specs.some((s) => s.style === 'body' || s.style === 'form');
+    const streamed =
+      !needsBody &&
+      request.body !== undefined &&
+      typeof request.body !== 'string' &&
+      !(request.body instanceof Uint8Array);
+    const outbound: OutboundRequest = {
+      url: dest.url,
+      method,
+      headers: normalizeHeaders(request.headers),
+      body: streamed ? undefined : await readBody(request.body, this.#maxBody),
+    };
+    const { request: injected } = applyInjections(outbound, specs, secrets);
+    injected.headers.push(['accept-encoding', 'gzip, deflate, br']);
+    const redactor = await this.#options.secrets.redactor(secrets);
+
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await this.#agent.request({
+        origin: dest.origin,
+        path: `${injected.url.pathname}${injected.url.search}`,
+        method,
+        headers: injected.headers.flat(),
+        body: streamed
+          ? Readable.from(limited(request.body as AsyncIterable<Uint8Array>, this.#maxBody))
+          : (injected.body ?? null),
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      });
+    } catch (e) {
+      throw mapNetworkError(e, dest.origin);
+    }
+
+    const encoding = String(upstream.headers['content-encoding'] ?? 'identity')
+      .trim()
+      .toLowerCase();
+    const decoder = encoding === 'identity' || encoding === '' ? undefined : DECODERS[encoding];
+    let headerRedactions = 0;
+    const headers: [string, string][] = [];
+    for (const [name, value] of Object.entries(upstream.headers)) {
+      if (value === undefined || HOP_BY_HOP.has(name)) continue;
+      if (name === 'content-encoding' && decoder !== undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) {
+        const { output, count } = redactor.redactString(v);
+        headerRedactions += count;
+        headers.push([name, output]);
+      }
+    }
+    if (decoder === undefined && encoding !== 'identity' && encoding !== '') {
+      upstream.body.destroy();
+      throw new AgentSecretsError(
+        'UPSTREAM_RESET',
+        `${dest.origin} answered with an unsupported content encoding`,
+        {
+          hint: 'the response could not be scanned for credentials, so it was not passed on',
+        },
+      );
+    }
+
+    const redacting = redactor.createStream();
+    const stages: NodeJS.ReadWriteStream[] = [];
+    if (this.#timeouts.bodyMs > 0) stages.push(deadline(this.#timeouts.bodyMs, dest.origin));
+    if (decoder !== undefined) stages.push(decoder());
+    // The caller reads `output`, never a stage of the pipeline: when a stage fails, pipeline destroys every stage with
+    // the raw error (whose text may quote a URL); `output` only ever sees the mapped one.
+    const output = new PassThrough();
+    redacting.pipe(output);
+    output.on('close', () => {
+      if (!output.readableEnded) upstream.body.destroy();
+    });
+    const redactions = () => headerRedactions + redacting.count;
+    const httpStatus = upstream.statusCode;
+    pipeline(upstream.body, ...stages, redacting).then(
+      () => report({ status: 'OK', reason: null, httpStatus, redacted: redactions() > 0 }),
+      (e: unknown) => {
+        const error = mapNetworkError(e, dest.origin);
+        output.destroy(error);
+        report({ status: 'ERROR', reason: error.code, httpStatus, redacted: redactions() > 0, error });
+      },
+    );
+    return { status: httpStatus, headers, headerRedactions, body: output, redactions };
+  }
+
+  /** Closes pooled connections. In-flight requests finish first. */
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+async function* limited(body: AsyncIterable<Uint8Array>, limit: number): AsyncGenerator<Uint8Array> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    yield chunk;
+  }
+}

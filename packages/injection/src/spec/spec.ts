@@ -1,0 +1,243 @@
+import { AgentSecretsError } from '@agentsecrets/errors';
+
+/** The six ways a credential can be put into a request. */
+export type InjectionStyle = 'bearer' | 'basic' | 'header' | 'query' | 'body' | 'form';
+
+/** The order in which specs are applied, whatever order they were given in. */
+export const INJECTION_STYLES: readonly InjectionStyle[] = [
+  'bearer',
+  'basic',
+  'header',
+  'query',
+  'body',
+  'form',
+];
+
+/**
+ * One credential to inject: which secret, in which style, and where (header name, query parameter, JSON body path or
+ * form field). `target` is kept exactly as given: a query parameter `api_Key` stays `api_Key`.
+ */
+export interface InjectionSpec {
+  readonly style: InjectionStyle;
+  readonly target: string | undefined;
+  readonly key: string;
+}
+
+const TARGETED: ReadonlySet<InjectionStyle> = new Set(['header', 'query', 'body', 'form']);
+const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+// RFC 9110 token: what may stand in a header name.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Headers whose value the transport owns; injecting into them would break framing or routing.
+const FORBIDDEN_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
+const MAX_TARGET_LENGTH = 256;
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function invalid(message: string, hint: string): AgentSecretsError {
+  return new AgentSecretsError('INVALID_INJECTION', message, { hint });
+}
+
+/** Printable text for a target in an error message: names only, bounded, no control characters. */
+function shown(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 64 ? `${clean.slice(0, 61)}...` : clean;
+}
+
+/**
+ * Builds one validated spec. Every entry point (proxy headers, MCP objects, CLI flags, `style:target=KEY` text) ends
+ * here, so all transports accept and refuse exactly the same things.
+ */
+export function createInjectionSpec(style: string, target: string | undefined, key: string): InjectionSpec {
+  const normalizedStyle = style.toLowerCase();
+  if (!(INJECTION_STYLES as readonly string[]).includes(normalizedStyle)) {
+    throw invalid(
+      `unknown injection style "${shown(style)}"`,
+      'use one of bearer, basic, header:NAME, query:PARAM, body:PATH, form:FIELD',
+    );
+  }
+  const s = normalizedStyle as InjectionStyle;
+  if (!KEY_PATTERN.test(key)) {
+    throw invalid(
+      `"${shown(key)}" is not a secret name`,
+      'name a secret as it appears in `agentsecrets secrets list` (letters, digits, _ . -)',
+    );
+  }
+  if (!TARGETED.has(s)) {
+    if (target !== undefined && target !== '') {
+      throw invalid(`the ${s} style takes no target`, `write ${s}=${key}`);
+    }
+    return { style: s, target: undefined, key };
+  }
+  if (target === undefined || target === '') {
+    throw invalid(`the ${s} style needs a target`, `write ${s}:NAME=${key}`);
+  }
+  if (target.length > MAX_TARGET_LENGTH || hasControlCharacter(target)) {
+    throw invalid(
+      `the ${s} target "${shown(target)}" is too long or holds control characters`,
+      'use a plain name',
+    );
+  }
+  if (s === 'header') {
+    if (!HEADER_NAME.test(target)) {
+      throw invalid(`"${shown(target)}" is not a valid header name`, 'use letters, digits and - only');
+    }
+    if (FORBIDDEN_HEADERS.has(target.toLowerCase()) || target.toLowerCase().startsWith('x-as-')) {
+      throw invalid(`the ${target} header cannot carry a credential`, 'inject into another header');
+    }
+  }
+  return { style: s, target, key };
+}
+
+/**
+ * Parses `style[:target]=KEY`, the textual form used by `X-AS-Inject` and by configuration.
+ *
+ * @example
+ * ```ts
+ * parseInjectionSpec('query:api_Key=WEATHER_KEY'); // { style: 'query', target: 'api_Key', key: 'WEATHER_KEY' }
+ * parseInjectionSpec('bearer=STRIPE_KEY');
+ * ```
+ */
+export function parseInjectionSpec(text: string): InjectionSpec {
+  const eq = text.lastIndexOf('=');
+  if (eq <= 0) {
+    throw invalid(
+      `"${shown(text)}" is not an injection`,
+      'write style[:target]=KEY, e.g. query:api_key=WEATHER_KEY',
+    );
+  }
+  return parseSpecKey(text.slice(0, eq).trim(), text.slice(eq + 1).trim());
+}
+
+/** Parses the key of an MCP `injections` object entry (`"header:X-Api-Key"`) with its secret name. */
+export function parseSpecKey(styleAndTarget: string, key: string): InjectionSpec {
+  const colon = styleAndTarget.indexOf(':');
+  return colon < 0
+    ? createInjectionSpec(styleAndTarget, undefined, key)
+    : createInjectionSpec(styleAndTarget.slice(0, colon), styleAndTarget.slice(colon + 1), key);
+}
+
+/**
+ * Parses an `injections` object as the MCP tool and the library take it:
+ * `{ "bearer": "KEY", "header:X-Api-Key": "KEY", "query:api_Key": "KEY", "body:a.b[0]": "KEY", "form:f": "KEY" }`.
+ */
+export function parseInjectionObject(injections: Readonly<Record<string, string>>): InjectionSpec[] {
+  return validateInjections(Object.entries(injections).map(([k, v]) => parseSpecKey(k, v)));
+}
+
+/**
+ * Parses the argument of a CLI flag: `--bearer KEY`, `--basic KEY`, `--header Name=KEY`, `--query param=KEY`,
+ * `--body-field a.b[0].c=KEY`, `--form-field f=KEY`.
+ */
+export function parseCliInjection(style: InjectionStyle, argument: string): InjectionSpec {
+  if (!TARGETED.has(style)) return createInjectionSpec(style, undefined, argument.trim());
+  const eq = argument.lastIndexOf('=');
+  if (eq <= 0) {
+    throw invalid(`"${shown(argument)}" needs the form NAME=KEY`, `e.g. --${style} api_key=WEATHER_KEY`);
+  }
+  return createInjectionSpec(style, argument.slice(0, eq), argument.slice(eq + 1).trim());
+}
+
+const PROXY_PREFIX = 'x-as-inject-';
+const PROXY_STYLES: Readonly<Record<string, InjectionStyle>> = {
+  header: 'header',
+  query: 'query',
+  body: 'body',
+  form: 'form',
+};
+
+/**
+ * Reads the injections of a proxy request from its raw header list (name, value pairs as received, e.g. node's
+ * `req.rawHeaders`). Names after `X-AS-Inject-<Style>-` are taken as sent on the wire, never re-cased;
+ * `X-AS-Inject: style:target=KEY` (repeatable, comma-separated) carries names a header name cannot.
+ */
+export function parseProxyInjections(rawHeaders: readonly string[]): InjectionSpec[] {
+  const specs: InjectionSpec[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const value = rawHeaders[i + 1]!.trim();
+    const lower = name.toLowerCase();
+    if (lower === 'x-as-inject') {
+      for (const part of value.split(',')) {
+        if (part.trim() !== '') specs.push(parseInjectionSpec(part.trim()));
+      }
+      continue;
+    }
+    if (!lower.startsWith(PROXY_PREFIX)) continue;
+    const rest = name.slice(PROXY_PREFIX.length);
+    const restLower = rest.toLowerCase();
+    if (restLower === 'bearer' || restLower === 'basic') {
+      specs.push(createInjectionSpec(restLower, undefined, value));
+      continue;
+    }
+    const dash = rest.indexOf('-');
+    const style = dash < 0 ? undefined : PROXY_STYLES[restLower.slice(0, dash)];
+    if (style === undefined) {
+      throw invalid(
+        `unknown injection header ${shown(name)}`,
+        'use X-AS-Inject-Bearer, -Basic, -Header-<Name>, -Query-<param>, -Body-<path>, -Form-<field>',
+      );
+    }
+    specs.push(createInjectionSpec(style, rest.slice(dash + 1), value));
+  }
+  return validateInjections(specs);
+}
+
+function slotOf(spec: InjectionSpec): string {
+  switch (spec.style) {
+    case 'bearer':
+    case 'basic':
+      return 'header:authorization';
+    case 'header':
+      return `header:${spec.target!.toLowerCase()}`;
+    case 'query':
+      return `query:${spec.target}`;
+    case 'body':
+    case 'form':
+      return `${spec.style}:${spec.target}`;
+  }
+}
+
+/**
+ * Checks a set of specs can be applied together and returns them in application order (by style, then as given).
+ * Two specs writing the same place (bearer and basic both set Authorization; the same header, parameter, path or
+ * field twice) and a JSON body path together with a form field are refused.
+ */
+export function validateInjections(specs: readonly InjectionSpec[]): InjectionSpec[] {
+  const seen = new Map<string, InjectionSpec>();
+  for (const spec of specs) {
+    const slot = slotOf(spec);
+    const earlier = seen.get(slot);
+    if (earlier !== undefined) {
+      throw invalid(
+        `${earlier.key} and ${spec.key} would both be written to the same place (${slot})`,
+        'inject each credential into its own header, parameter, path or field',
+      );
+    }
+    seen.set(slot, spec);
+  }
+  if (specs.some((s) => s.style === 'body') && specs.some((s) => s.style === 'form')) {
+    throw invalid('a request body is either JSON (body:) or a form (form:), not both', 'use one body style');
+  }
+  return [...specs].sort((a, b) => INJECTION_STYLES.indexOf(a.style) - INJECTION_STYLES.indexOf(b.style));
+}
+
+/** The canonical text of a spec, `style[:target]=KEY` (the inverse of {@link parseInjectionSpec}). */
+export function formatInjectionSpec(spec: InjectionSpec): string {
+  return spec.target === undefined ? `${spec.style}=${spec.key}` : `${spec.style}:${spec.target}=${spec.key}`;
+}

@@ -1,0 +1,2 @@
+export { type EncodedForm, findLeaks, leakForms } from './leaks.js';
+export { echoAllForms, type SeenRequest, startUpstream, type Upstream } from './upstream.js';
