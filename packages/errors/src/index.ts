@@ -24,9 +24,11 @@ export const ERROR_CODES = {
   NOT_RELEASABLE: 'policy',
   POLICY_SIGNATURE_INVALID: 'policy',
   KDF_PARAMS_TOO_WEAK: 'policy',
+  REQUEST_REFUSED: 'policy',
   // not found
   SECRET_NOT_FOUND: 'not_found',
   PROJECT_NOT_FOUND: 'not_found',
+  ROUTE_NOT_FOUND: 'not_found',
   // upstream and network
   UPSTREAM_UNREACHABLE: 'upstream',
   UPSTREAM_TLS: 'upstream',

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { errnoCode, vaultIoError } from './fs-errors.js';
+
+/** Fsyncs a directory so a rename in it survives a crash. Platforms that cannot (Windows) are skipped quietly. */
+async function fsyncDirectory(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') {
+      throw vaultIoError('sync the directory', dir, error);
+    }
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Replaces `path` with `data` so that a reader, or the file after a crash, sees either the old content or the new,
+ * never a mix: a temporary file in the same directory (mode 0600) is written and fsynced, renamed over `path`, and
+ * the directory fsynced. `beforeRename` runs last, to check the writer still holds its lock. On any failure the
+ * temporary file is removed and `path` is left as it was.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  beforeRename?: () => Promise<void>,
+): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(temp, 'wx', 0o600);
+  } catch (error) {
+    throw vaultIoError('create a temporary file in', dir, error);
+  }
+  try {
+    try {
+      await handle.writeFile(data, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await beforeRename?.();
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    if (errnoCode(error) !== undefined) throw vaultIoError('write', path, error);
+    throw error;
+  }
+  await fsyncDirectory(dir);
+}

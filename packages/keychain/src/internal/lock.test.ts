@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../test/helpers.js';
+import { withFileLock } from './lock.js';
+
+let dir: string;
+let remove: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, remove } = await tempDir());
+});
+afterEach(async () => {
+  await remove();
+});
+
+/** The pid of a process that has exited, so it is certainly not running now (unless the pid is reused at once). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  const pid = child.pid!;
+  await new Promise((resolve) => child.on('exit', resolve));
+  return pid;
+}
+
+describe('withFileLock', () => {
+  it('runs the body holding the lock, and removes the lock afterwards, also when the body throws', async () => {
+    const lock = join(dir, 'v.lock');
+    const seen = await withFileLock(lock, { timeoutMs: 1000 }, async () => readdir(dir));
+    expect(seen).toEqual(['v.lock']);
+    expect(await readdir(dir)).toEqual([]);
+    await expect(
+      withFileLock(lock, { timeoutMs: 1000 }, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('serialises bodies in one process: no two run at once', async () => {
+    const lock = join(dir, 'v.lock');
+    let inside = 0;
+    let overlap = false;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withFileLock(lock, { timeoutMs: 5000 }, async () => {
+          inside += 1;
+          if (inside > 1) overlap = true;
+          await new Promise((resolve) => setImmediate(resolve));
+          inside -= 1;
+        }),
+      ),
+    );
+    expect(overlap).toBe(false);
+  });
+
+  it('takes over a lock left by a process that is no longer running', async () => {
+    const lock = join(dir, 'v.lock');
+    await writeFile(lock, JSON.stringify({ pid: await deadPid(), host: hostname(), nonce: 'old' }));
+    expect(await withFileLock(lock, { timeoutMs: 0 }, async () => 'ran')).toBe('ran');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('takes over a lock naming this pid but not held by this process (a pid reused after a crash)', async () => {
+    const lock = join(dir, 'v.lock');
+    await writeFile(
+      lock,
+      JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'from-an-earlier-run' }),
+    );
+    expect(await withFileLock(lock, { timeoutMs: 0 }, async () => 'ran')).toBe('ran');
+  });
+
+  it('waits for a live holder, then gives up with VAULT_BUSY naming its pid', async () => {
+    const lock = join(dir, 'v.lock');
+    await writeFile(lock, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'live' }));
+    let ran = false;
+    await expect(
+      withFileLock(lock, { timeoutMs: 50 }, async () => {
+        ran = true;
+      }),
+    ).rejects.toMatchObject({
+      code: 'VAULT_BUSY',
+      message: expect.stringContaining(`process ${process.ppid}`),
+    });
+    expect(ran).toBe(false);
+    // The live holder's lock is left alone.
+    expect(await readdir(dir)).toEqual(['v.lock']);
+  });
+
+  it('treats an unreadable lock as live while fresh, and as abandoned once old', async () => {
+    const lock = join(dir, 'v.lock');
+    await writeFile(lock, '');
+    await expect(
+      withFileLock(lock, { timeoutMs: 20, staleMs: 60_000 }, async () => 'ran'),
+    ).rejects.toMatchObject({
+      code: 'VAULT_BUSY',
+    });
+    const old = new Date(Date.now() - 120_000);
+    await utimes(lock, old, old);
+    expect(await withFileLock(lock, { timeoutMs: 0, staleMs: 60_000 }, async () => 'ran')).toBe('ran');
+  });
+
+  it('lets the body check it still holds the lock before committing', async () => {
+    const lock = join(dir, 'v.lock');
+    await expect(
+      withFileLock(lock, { timeoutMs: 1000 }, async (assertHeld) => {
+        await assertHeld();
+        // Someone wrongly judged us stale and took over.
+        await writeFile(lock, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'thief' }));
+        await assertHeld();
+      }),
+    ).rejects.toMatchObject({ code: 'VAULT_BUSY' });
+    // Releasing does not remove a lock that is not ours.
+    expect(await readdir(dir)).toEqual(['v.lock']);
+  });
+});

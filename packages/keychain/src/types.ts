@@ -1,0 +1,27 @@
+import type { Namespace } from './names.js';
+import type { SecretValue } from './secret-value.js';
+
+/** The vault backends: the OS keychain, an encrypted vault file, or process memory. */
+export type BackendName = 'os' | 'file' | 'memory';
+
+/** Every backend name, in the order they are documented. */
+export const BACKEND_NAMES: readonly BackendName[] = Object.freeze(['os', 'file', 'memory']);
+
+/**
+ * Where secret values are kept, namespaced by workspace and project. Every backend behaves the same: names are
+ * checked with `assertSecretName`, values are bytes (a string is stored as UTF-8), `list` returns names only, sorted.
+ */
+export interface SecretStore {
+  /** Which backend this is. */
+  readonly backend: BackendName;
+  /** The value of `name`, or `undefined` when there is none. Dispose the value when done with it. */
+  get(ns: Namespace, name: string): Promise<SecretValue | undefined>;
+  /** Creates or replaces `name`. A string is stored as its UTF-8 bytes. */
+  set(ns: Namespace, name: string, value: Uint8Array | string): Promise<void>;
+  /** Removes `name`; true when it existed. */
+  delete(ns: Namespace, name: string): Promise<boolean>;
+  /** The names in `ns`, sorted by code unit; never values. */
+  list(ns: Namespace): Promise<string[]>;
+  /** True when `name` exists in `ns`. */
+  has(ns: Namespace, name: string): Promise<boolean>;
+}
