@@ -52,7 +52,13 @@ export function echoAllForms(req: SeenRequest): string {
 function authOf(req: SeenRequest): string {
   const auth = req.headers.authorization;
   const raw = typeof auth === 'string' ? auth.replace(/^(Bearer|Basic) /, '') : '';
-  return raw || new URL(req.url, 'http://x').searchParams.get('api_key') || req.body.toString('utf8');
+  const apiKey = req.headers['x-api-key'];
+  return (
+    raw ||
+    (typeof apiKey === 'string' ? apiKey : '') ||
+    new URL(req.url, 'http://x').searchParams.get('api_key') ||
+    req.body.toString('utf8')
+  );
 }
 
 type Route = (req: SeenRequest, res: ServerResponse, socket: Socket) => void;

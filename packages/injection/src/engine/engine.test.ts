@@ -24,7 +24,7 @@ const fakeDns = new Map<string, string>();
 
 function lookup(
   hostname: string,
-  options: { all?: boolean } | number | undefined,
+  options: { all?: boolean | undefined } | number | undefined,
   callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
 ): void {
   const address = fakeDns.get(hostname);

@@ -10,8 +10,8 @@ import {
   checkBindings,
   createGuardedLookup,
   type Destination,
+  entryForHost,
   type LookupFunction,
-  matchAllowlist,
   parseDestination,
   resolveAndCheck,
 } from '../policy/index.js';
@@ -217,23 +217,13 @@ export class InjectionEngine {
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.#maxBody = options.maxRequestBodyBytes ?? 10 * 1024 * 1024;
     const lookup = createGuardedLookup(
-      (hostname) => {
-        try {
-          return matchAllowlist(
-            parseDestination(`https://${hostname.includes(':') ? `[${hostname}]` : hostname}/`),
-            options.policy.allowlist(),
-            { anyPortAndScheme: true },
-          );
-        } catch {
-          return undefined;
-        }
-      },
+      (hostname) => entryForHost(hostname, options.policy.allowlist()),
       options.lookup === undefined ? {} : { lookup: options.lookup },
     );
     this.#agent = new Agent({
       connect: {
-        lookup,
-        timeout: this.#timeouts.connectMs || null,
+        lookup: lookup as unknown as NonNullable<import('node:net').TcpNetConnectOpts['lookup']>,
+        ...(this.#timeouts.connectMs > 0 ? { timeout: this.#timeouts.connectMs } : {}),
         ...(options.tls?.ca === undefined
           ? {}
           : { ca: options.tls.ca as string | Buffer | (string | Buffer)[] }),
@@ -357,6 +347,7 @@ export class InjectionEngine {
       }
     }
     if (decoder === undefined && encoding !== 'identity' && encoding !== '') {
+      upstream.body.on('error', () => {});
       upstream.body.destroy();
       throw new AgentSecretsError(
         'UPSTREAM_RESET',
@@ -380,7 +371,7 @@ export class InjectionEngine {
     });
     const redactions = () => headerRedactions + redacting.count;
     const httpStatus = upstream.statusCode;
-    pipeline(upstream.body, ...stages, redacting).then(
+    pipeline([upstream.body, ...stages, redacting] as NodeJS.ReadWriteStream[]).then(
       () => report({ status: 'OK', reason: null, httpStatus, redacted: redactions() > 0 }),
       (e: unknown) => {
         const error = mapNetworkError(e, dest.origin);

@@ -1,0 +1,61 @@
+/**
+ * The AgentSecrets injection engine: injection specs, destination policy (allowlist, bindings, SSRF), the
+ * outbound client and the streaming redactor.
+ *
+ * @packageDocumentation
+ */
+export {
+  type CallOutcome,
+  type CallRequest,
+  type CallResponse,
+  type EngineOptions,
+  type EnginePolicy,
+  type EngineSecrets,
+  type EngineTimeouts,
+  type HeadersInput,
+  InjectionEngine,
+} from './engine/engine.js';
+export {
+  type AddressClass,
+  type AllowlistEntry,
+  type Binding,
+  checkAddress,
+  checkAllowlist,
+  checkBindings,
+  classifyAddress,
+  createGuardedLookup,
+  type Destination,
+  entryForHost,
+  formatAllowlistEntry,
+  formatBinding,
+  type HostKind,
+  type LookupFunction,
+  matchAllowlist,
+  parseAllowlistEntry,
+  parseBinding,
+  parseDestination,
+  resolveAndCheck,
+} from './policy/index.js';
+export {
+  encodedForms,
+  MIN_REDACTABLE_LENGTH,
+  REDACTION_MARKER,
+  type RedactableSecret,
+  type RedactingStream,
+  Redactor,
+} from './redact/index.js';
+export { applyInjections, type InjectableSecret, type OutboundRequest } from './spec/apply.js';
+export { parseBodyPath, setJsonPath } from './spec/json-path.js';
+export {
+  createInjectionSpec,
+  formatInjectionSpec,
+  INJECTION_STYLES,
+  type InjectionSpec,
+  type InjectionStyle,
+  parseCliInjection,
+  parseInjectionObject,
+  parseInjectionSpec,
+  parseProxyInjections,
+  parseSpecKey,
+  validateInjections,
+} from './spec/spec.js';

@@ -1,0 +1,17 @@
+export { type AddressClass, classifyAddress } from './address.js';
+export {
+  type AllowlistEntry,
+  type Binding,
+  checkAllowlist,
+  checkBindings,
+  type Destination,
+  entryForHost,
+  formatAllowlistEntry,
+  formatBinding,
+  type HostKind,
+  matchAllowlist,
+  parseAllowlistEntry,
+  parseBinding,
+  parseDestination,
+} from './policy.js';
+export { checkAddress, createGuardedLookup, type LookupFunction, resolveAndCheck } from './ssrf.js';
