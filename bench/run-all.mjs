@@ -12,7 +12,7 @@ const benches = readdirSync(here)
 let failed = 0;
 for (const name of benches) {
   console.log(`\n=== ${name} ===`);
-  const result = spawnSync(process.execPath, [join(here, name)], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--expose-gc', join(here, name)], { stdio: 'inherit' });
   if (result.status !== 0) {
     failed += 1;
     console.error(`${name} failed (exit ${result.status ?? result.signal})`);

@@ -32,6 +32,7 @@ import {
   workspacePolicy,
 } from './policy.js';
 import { findProjectLink } from './project-link.js';
+import { readProxyState } from './proxy-state.js';
 
 /** Which way a use of a credential came in; recorded in the audit log. */
 export type Transport = AuditEvent['transport'];
@@ -86,6 +87,19 @@ export interface StatusInfo {
   readonly allowlist: number;
   readonly auditLog: string;
   readonly lastSync: string | null;
+  /** The running proxy of this home, if any (never its token). */
+  readonly proxy: { readonly pid: number; readonly url: string; readonly auth: boolean } | null;
+}
+
+/**
+ * What a transport needs to act with credentials, whether it holds the vault itself ({@link AgentSecrets}) or goes
+ * through the running proxy ({@link ProxyClient}).
+ */
+export interface CredentialClient {
+  fetch(request: AgentCallRequest & { readonly maxBytes?: number }): Promise<BufferedResponse>;
+  listSecrets(): Promise<SecretInfo[]>;
+  status(): Promise<StatusInfo>;
+  close(): Promise<void>;
 }
 
 /** Values released to another process (`env`, `exec`), and the names refused with why. */
@@ -123,7 +137,7 @@ const DEFAULT_MAX_BUFFERED = 50 * 1024 * 1024;
  * await as.close();
  * ```
  */
-export class AgentSecrets extends EventEmitter<Events> {
+export class AgentSecrets extends EventEmitter<Events> implements CredentialClient {
   readonly paths: HomePaths;
   readonly store: SecretStore;
   readonly workspace: Workspace;
@@ -135,6 +149,7 @@ export class AgentSecrets extends EventEmitter<Events> {
   readonly #cacheMs: number;
   #snapshot: Promise<Snapshot> | undefined;
   #auditQueue: Promise<unknown> = Promise.resolve();
+  #closing: Promise<void> | undefined;
 
   /** Use {@link createAgentSecrets}. */
   constructor(parts: {
@@ -493,6 +508,7 @@ export class AgentSecrets extends EventEmitter<Events> {
   /** Backend, workspace, project and policy sizes. */
   async status(): Promise<StatusInfo> {
     const policy = await this.#freshPolicy();
+    const proxy = await readProxyState(this.paths);
     return {
       home: this.paths.home,
       backend: this.store.backend,
@@ -502,6 +518,14 @@ export class AgentSecrets extends EventEmitter<Events> {
       allowlist: policy.allowlist.length,
       auditLog: this.paths.audit,
       lastSync: null,
+      proxy:
+        proxy === undefined
+          ? null
+          : {
+              pid: proxy.pid,
+              url: `http://${proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host}:${proxy.port}`,
+              auth: proxy.token !== null,
+            },
     };
   }
 
@@ -524,6 +548,7 @@ export class AgentSecrets extends EventEmitter<Events> {
       await this.#saveConfig((c) => {
         c.workspaces.find((w) => w.id === this.workspace.id)?.projects.push(project);
       });
+      this.workspace.projects.push(project);
       return project;
     },
     use: async (name: string): Promise<ProjectRef> => {
@@ -545,6 +570,7 @@ export class AgentSecrets extends EventEmitter<Events> {
         if (ws !== undefined) ws.projects = ws.projects.filter((p) => p.id !== project.id);
         if (c.currentProject === project.id) delete c.currentProject;
       });
+      this.workspace.projects.splice(this.workspace.projects.indexOf(project), 1);
     },
   };
 
@@ -568,10 +594,10 @@ export class AgentSecrets extends EventEmitter<Events> {
     await writeJsonFile(this.paths.config, ConfigSchema.parse(latest));
   }
 
-  /** Waits for pending audit writes and closes pooled connections. */
-  async close(): Promise<void> {
-    await this.#auditQueue;
-    await this.#engine.close();
+  /** Waits for pending audit writes and closes pooled connections. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closing ??= this.#auditQueue.then(() => this.#engine.close());
+    return this.#closing;
   }
 }
 

@@ -69,5 +69,5 @@ export async function readJsonFile<T>(path: string, schema: z.ZodType<T>): Promi
 
 /** Writes a JSON state file atomically with mode 0600. */
 export async function writeJsonFile(path: string, data: unknown): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`);
 }
