@@ -1,0 +1,2 @@
+export { type RunProxyOptions, runProxy } from './run.js';
+export { type ProxyServerOptions, type RunningProxy, startProxyServer } from './server.js';

@@ -1,0 +1,210 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import {
+  AgentSecretsError,
+  type AgentSecrets,
+  constantTimeEqual,
+  httpStatusFor,
+  PROXY_ERROR_HEADER,
+  parseProxyInjections,
+  randomId,
+  randomToken,
+  toAgentSecretsError,
+  type Transport,
+} from '@agentsecrets/core';
+
+/** Options of {@link startProxyServer}. */
+export interface ProxyServerOptions {
+  readonly core: AgentSecrets;
+  /** Default 127.0.0.1. Anything that is not loopback exposes the proxy to the network. */
+  readonly host?: string;
+  /** Default 8765; 0 picks a free port. */
+  readonly port?: number;
+  /** The session token clients must present; `null` turns authentication off (`--no-auth`). Default: a new one. */
+  readonly token?: string | null;
+}
+
+/** A proxy that is listening. */
+export interface RunningProxy {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  readonly token: string | null;
+  readonly server: Server;
+  /** Stops accepting, lets in-flight requests finish, then closes the core. */
+  close(): Promise<void>;
+}
+
+const AGENT_ID = /^[A-Za-z0-9_.:@/-]{1,128}$/;
+const TRANSPORTS: readonly Transport[] = ['proxy', 'cli', 'mcp'];
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function refused(message: string, hint: string): AgentSecretsError {
+  return new AgentSecretsError('REQUEST_REFUSED', message, { hint });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extra });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: AgentSecretsError): void {
+  if (res.headersSent) {
+    // Mid-body: the only honest signal left is an aborted response.
+    res.destroy();
+    return;
+  }
+  sendJson(res, httpStatusFor(error.code), { error: error.toJSON() }, { [PROXY_ERROR_HEADER]: error.code });
+}
+
+/**
+ * Checks that a request comes from a local program and not from a web page: DNS rebinding puts an attacker's name
+ * in Host, and a page's fetch carries Origin or Sec-Fetch-Site. Only IP literals and `localhost` are accepted as the
+ * Host name, with the proxy's own port.
+ */
+function checkCaller(req: IncomingMessage, port: number): void {
+  const host = header(req, 'host') ?? '';
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  const name = match?.[1]?.replace(/^\[|\]$/g, '').toLowerCase() ?? '';
+  const hostPort = Number(match?.[2] ?? 80);
+  const nameOk = name === 'localhost' || /^[0-9.]+$/.test(name) || name.includes(':');
+  if (!nameOk || hostPort !== port) {
+    throw refused('the Host header does not name this proxy', `address the proxy as http://127.0.0.1:${port}`);
+  }
+  if (req.headers.origin !== undefined) {
+    throw refused('requests from web pages (with an Origin header) are refused', 'call the proxy from a local program');
+  }
+  const site = header(req, 'sec-fetch-site');
+  if (site === 'cross-site' || site === 'same-site') {
+    throw refused('cross-site browser requests are refused', 'call the proxy from a local program');
+  }
+}
+
+function checkToken(req: IncomingMessage, token: string | null): void {
+  if (token === null) return;
+  const given =
+    header(req, 'x-as-session-token') ?? /^Bearer\s+(.+)$/i.exec(header(req, 'proxy-authorization') ?? '')?.[1];
+  if (given === undefined || !constantTimeEqual(given.trim(), token)) {
+    throw new AgentSecretsError('UNAUTHORIZED', 'missing or wrong proxy session token', {
+      hint: 'send X-AS-Session-Token with the value of `agentsecrets proxy token`',
+    });
+  }
+}
+
+async function forward(core: AgentSecrets, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = header(req, 'x-as-target-url');
+  if (url === undefined || url === '') {
+    throw new AgentSecretsError('INVALID_ARGUMENT', 'X-AS-Target-URL is missing', {
+      hint: 'send the destination in X-AS-Target-URL, e.g. https://api.stripe.com/v1/balance',
+    });
+  }
+  const agentId = header(req, 'x-as-agent-id');
+  if (agentId !== undefined && !AGENT_ID.test(agentId)) {
+    throw new AgentSecretsError('INVALID_ARGUMENT', 'X-AS-Agent-ID must be 1-128 of A-Z a-z 0-9 _ . : @ / -', {
+      hint: 'send a short identifier of the agent',
+    });
+  }
+  const requested = header(req, 'x-as-transport') as Transport | undefined;
+  const transport = requested !== undefined && TRANSPORTS.includes(requested) ? requested : 'proxy';
+  const method = header(req, 'x-as-method') ?? req.method ?? 'GET';
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  const aborted = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) aborted.abort();
+  });
+  const response = await core.call({
+    url,
+    method,
+    headers,
+    injections: parseProxyInjections(req.rawHeaders),
+    transport,
+    signal: aborted.signal,
+    ...(agentId === undefined ? {} : { agentId }),
+    ...(hasBody ? { body: req } : {}),
+  });
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of response.headers) grouped.set(name, [...(grouped.get(name) ?? []), value]);
+  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values);
+  // Headers are scanned before they are sent; the body is scanned while it streams, so the final answer comes
+  // as a trailer once the body is done.
+  res.setHeader('x-as-redacted', String(response.headerRedactions > 0));
+  res.setHeader('trailer', 'X-AS-Redacted');
+  res.writeHead(response.status);
+  try {
+    await pipeline(response.body, res, { end: false });
+    res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
+    res.end();
+  } catch (e) {
+    sendError(res, toAgentSecretsError(e));
+  }
+}
+
+/**
+ * Starts the HTTP proxy of SPEC.md §4 on the core engine. Routes: `GET /health` (no auth), `ANY /proxy`, and for
+ * the CLI and MCP server `GET /status` and `GET /secrets` (names and policy, never values).
+ */
+export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
+  const { core } = options;
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token === undefined ? randomToken() : options.token;
+  let port = options.port ?? 8765;
+  const server = createServer((req, res) => {
+    res.setHeader('x-as-request-id', randomId('req'));
+    const path = new URL(req.url ?? '/', 'http://proxy').pathname;
+    (async () => {
+      checkCaller(req, port);
+      if (path === '/health' && req.method === 'GET') {
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      }
+      checkToken(req, token);
+      if (path === '/proxy') await forward(core, req, res);
+      else if (path === '/status' && req.method === 'GET') sendJson(res, 200, await core.status());
+      else if (path === '/secrets' && req.method === 'GET') sendJson(res, 200, await core.listSecrets());
+      else {
+        throw new AgentSecretsError('ROUTE_NOT_FOUND', `no route ${req.method} ${path.slice(0, 64)}`, {
+          hint: 'send requests to /proxy with X-AS-Target-URL',
+        });
+      }
+    })().catch((e: unknown) => sendError(res, toAgentSecretsError(e)));
+  });
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new AgentSecretsError('INVALID_ARGUMENT', `port ${port} on ${host} is already in use`, {
+              hint: 'stop what uses it, or start the proxy with --port',
+            })
+          : e,
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    token,
+    server,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }).then(() => core.close());
+      return closing;
+    },
+  };
+}
