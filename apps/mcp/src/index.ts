@@ -1,2 +1,2 @@
-export { createMcpServer, type McpServerOptions } from './server.js';
 export { serveStdio } from './serve.js';
+export { createMcpServer, type McpServerOptions } from './server.js';

@@ -6,7 +6,9 @@ import { createMcpServer } from './server.js';
  * Runs the MCP server over stdio until the client disconnects. Goes through the running proxy when there is one,
  * else opens the vault itself. Nothing but the protocol is written to stdout.
  */
-export async function serveStdio(options: AgentSecretsOptions & { readonly agentId?: string } = {}): Promise<void> {
+export async function serveStdio(
+  options: AgentSecretsOptions & { readonly agentId?: string } = {},
+): Promise<void> {
   const { client } = await openCredentialClient(options);
   const paths = resolveHome(options.env ?? process.env, options.home);
   const server = createMcpServer({

@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentSecrets, createAgentSecrets, createMemoryStore, initAgentSecrets } from '@agentsecrets/core';
+import {
+  type AgentSecrets,
+  createAgentSecrets,
+  createMemoryStore,
+  initAgentSecrets,
+} from '@agentsecrets/core';
 import { findLeaks, startUpstream, type Upstream } from '@agentsecrets/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -66,11 +71,19 @@ describe('MCP tools', () => {
       arguments: { url: `${upstream.origin}/echo-headers`, method: 'get', injections: { bearer: 'API_KEY' } },
     });
     expect(res.isError).toBeFalsy();
-    const out = res.structuredContent as { status: number; headers: Record<string, string>; redacted: boolean; truncated: boolean };
+    const out = res.structuredContent as {
+      status: number;
+      headers: Record<string, string>;
+      redacted: boolean;
+      truncated: boolean;
+    };
     expect(out).toMatchObject({ status: 200, redacted: true, truncated: false });
     expect(out.headers['x-echo']).toBe('[REDACTED_BY_AGENTSECRETS]');
     expect((res.content as { text: string }[])[0]!.text).toContain('HTTP 200');
-    const long = await client.callTool({ name: 'api_call', arguments: { url: `${upstream.origin}/echo`, injections: {} } });
+    const long = await client.callTool({
+      name: 'api_call',
+      arguments: { url: `${upstream.origin}/echo`, injections: {} },
+    });
     expect((long.structuredContent as { truncated: boolean; body: string }).truncated).toBe(true);
     expect(findLeaks(JSON.stringify([res, long]), CANARY)).toEqual([]);
   });
@@ -83,7 +96,10 @@ describe('MCP tools', () => {
     expect(res.isError).toBe(true);
     const text = (res.content as { text: string }[])[0]!.text;
     expect(text).toMatch(/^DOMAIN_NOT_ALLOWED: .+ — .*allowlist add/);
-    const bad = await client.callTool({ name: 'api_call', arguments: { url: `${upstream.origin}/echo`, injections: { cookie: 'API_KEY' } } });
+    const bad = await client.callTool({
+      name: 'api_call',
+      arguments: { url: `${upstream.origin}/echo`, injections: { cookie: 'API_KEY' } },
+    });
     expect(bad.isError).toBe(true);
     expect(JSON.stringify(bad)).toContain('INVALID_INJECTION');
   });
@@ -94,6 +110,11 @@ describe('MCP tools', () => {
     const events = (audit.structuredContent as { events: { status: string }[] }).events;
     expect(events.map((e) => e.status)).toEqual(['OK', 'BLOCKED']);
     const status = await client.callTool({ name: 'status', arguments: {} });
-    expect(status.structuredContent).toMatchObject({ backend: 'memory', secrets: 1, allowlist_size: 1, proxy: { running: false } });
+    expect(status.structuredContent).toMatchObject({
+      backend: 'memory',
+      secrets: 1,
+      allowlist_size: 1,
+      proxy: { running: false },
+    });
   });
 });

@@ -51,7 +51,9 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         'Names of the credentials you can use in api_call injections, with the hosts each is bound to. Values are never shown.',
       inputSchema: {},
       outputSchema: {
-        secrets: z.array(z.object({ name: z.string(), bound_hosts: z.array(z.string()), releasable: z.boolean() })),
+        secrets: z.array(
+          z.object({ name: z.string(), bound_hosts: z.array(z.string()), releasable: z.boolean() }),
+        ),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -62,7 +64,9 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           bound_hosts: s.bindings.map((b) => b.destination),
           releasable: s.releasable,
         }));
-        const lines = secrets.map((s) => `${s.name}${s.bound_hosts.length ? ` (bound to ${s.bound_hosts.join(', ')})` : ''}`);
+        const lines = secrets.map(
+          (s) => `${s.name}${s.bound_hosts.length ? ` (bound to ${s.bound_hosts.join(', ')})` : ''}`,
+        );
         return ok({ secrets }, lines.length ? lines.join('\n') : 'no secrets in this project');
       } catch (e) {
         return failure(e);
@@ -80,8 +84,15 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         'The destination must be on the allowlist; ask the user to run `agentsecrets allowlist add HOST` if it is not.',
       inputSchema: {
         url: z.string().describe('https URL of the API endpoint'),
-        method: z.string().regex(/^[A-Za-z]{1,16}$/).optional().describe('HTTP method, default GET'),
-        headers: z.record(z.string(), z.string()).optional().describe('extra request headers (no credentials)'),
+        method: z
+          .string()
+          .regex(/^[A-Za-z]{1,16}$/)
+          .optional()
+          .describe('HTTP method, default GET'),
+        headers: z
+          .record(z.string(), z.string())
+          .optional()
+          .describe('extra request headers (no credentials)'),
         body: z.string().optional().describe('request body as text (JSON for body: injections)'),
         injections: z.record(z.string(), KEY).describe('style → secret name, e.g. {"bearer": "STRIPE_KEY"}'),
       },
@@ -106,7 +117,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           agentId,
         });
         const headers: Record<string, string> = {};
-        for (const [name, value] of response.headers) headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+        for (const [name, value] of response.headers)
+          headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
         const text = response.body.toString('utf8');
         const truncated = text.length > maxBody;
         const body = truncated ? text.slice(0, maxBody) : text;
@@ -149,7 +161,11 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     async (input) => {
       try {
         const events = (
-          await readLast(options.auditPath, input.last ?? 20, input.secret === undefined ? {} : { secret: input.secret })
+          await readLast(
+            options.auditPath,
+            input.last ?? 20,
+            input.secret === undefined ? {} : { secret: input.secret },
+          )
         ).map((e) => ({
           ts: e.ts,
           transport: e.transport,
@@ -162,7 +178,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           duration_ms: e.duration_ms,
         }));
         const lines = events.map(
-          (e) => `${e.ts} ${e.method ?? '-'} ${e.target ?? '-'} ${e.secret_keys.join(',') || '-'} ${e.status}${e.reason ? ` ${e.reason}` : ''}`,
+          (e) =>
+            `${e.ts} ${e.method ?? '-'} ${e.target ?? '-'} ${e.secret_keys.join(',') || '-'} ${e.status}${e.reason ? ` ${e.reason}` : ''}`,
         );
         return ok({ events }, lines.length ? lines.join('\n') : 'no audit events');
       } catch (e) {

@@ -25,9 +25,13 @@ export async function runProxy(options: RunProxyOptions): Promise<RunningProxy &
   const { core } = options;
   const existing = await readProxyState(core.paths);
   if (existing !== undefined && existing.pid !== process.pid) {
-    throw new AgentSecretsError('INVALID_ARGUMENT', `a proxy is already running (pid ${existing.pid}, port ${existing.port})`, {
-      hint: 'use it, or stop it first with `agentsecrets proxy stop`',
-    });
+    throw new AgentSecretsError(
+      'INVALID_ARGUMENT',
+      `a proxy is already running (pid ${existing.pid}, port ${existing.port})`,
+      {
+        hint: 'use it, or stop it first with `agentsecrets proxy stop`',
+      },
+    );
   }
   const running = await startProxyServer({
     core,

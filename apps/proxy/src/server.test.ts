@@ -22,7 +22,10 @@ let core: AgentSecrets;
 let store: SecretStore;
 let proxy: RunningProxy;
 
-async function send(headers: Record<string, string>, init: { path?: string; method?: string; body?: string } = {}) {
+async function send(
+  headers: Record<string, string>,
+  init: { path?: string; method?: string; body?: string } = {},
+) {
   const res = await request(`${proxy.url}${init.path ?? '/proxy'}`, {
     method: (init.method ?? 'GET') as 'GET',
     headers,
@@ -61,7 +64,9 @@ describe('the proxy', () => {
     const refused = await send({ 'x-as-target-url': `${upstream.origin}/echo` });
     expect(refused.status).toBe(401);
     expect(refused.headers['x-as-error']).toBe('UNAUTHORIZED');
-    expect((await send({ 'proxy-authorization': `Bearer ${proxy.token}` }, { path: '/status' })).status).toBe(200);
+    expect((await send({ 'proxy-authorization': `Bearer ${proxy.token}` }, { path: '/status' })).status).toBe(
+      200,
+    );
     expect((await send(auth(), { path: '/nope' })).status).toBe(404);
     expect((await send(auth())).status).toBe(400);
   });
@@ -93,10 +98,14 @@ describe('the proxy', () => {
   });
 
   it('streams byte by byte and large bodies', async () => {
-    const drip = await send(auth({ 'x-as-target-url': `${upstream.origin}/drip`, 'x-as-inject-bearer': 'API_KEY' }));
+    const drip = await send(
+      auth({ 'x-as-target-url': `${upstream.origin}/drip`, 'x-as-inject-bearer': 'API_KEY' }),
+    );
     expect(drip.body).toContain('[REDACTED_BY_AGENTSECRETS]');
     expect(findLeaks(drip.body, CANARY)).toEqual([]);
-    const big = await request(`${proxy.url}/proxy`, { headers: auth({ 'x-as-target-url': `${upstream.origin}/big?mb=8` }) });
+    const big = await request(`${proxy.url}/proxy`, {
+      headers: auth({ 'x-as-target-url': `${upstream.origin}/big?mb=8` }),
+    });
     let size = 0;
     for await (const chunk of big.body) size += (chunk as Buffer).length;
     expect(size).toBe(8 * 1024 * 1024);
@@ -112,10 +121,14 @@ describe('the proxy', () => {
   });
 
   it('maps engine errors to statuses with JSON bodies and no value', async () => {
-    const blocked = await send(auth({ 'x-as-target-url': 'https://evil.example/', 'x-as-inject-bearer': 'API_KEY' }));
+    const blocked = await send(
+      auth({ 'x-as-target-url': 'https://evil.example/', 'x-as-inject-bearer': 'API_KEY' }),
+    );
     expect(blocked.status).toBe(403);
     expect(JSON.parse(blocked.body)).toMatchObject({ error: { code: 'DOMAIN_NOT_ALLOWED' } });
-    const missing = await send(auth({ 'x-as-target-url': `${upstream.origin}/echo`, 'x-as-inject-bearer': 'NO_SUCH' }));
+    const missing = await send(
+      auth({ 'x-as-target-url': `${upstream.origin}/echo`, 'x-as-inject-bearer': 'NO_SUCH' }),
+    );
     expect(missing.status).toBe(404);
     const reset = await send(auth({ 'x-as-target-url': `${upstream.origin}/reset-before-headers` }));
     expect(reset.status).toBe(502);
@@ -130,10 +143,14 @@ describe('the proxy', () => {
   });
 
   it('lets in-flight requests finish when it stops', async () => {
-    const own = await startProxyServer({ core: await createAgentSecrets({ home: join(dir, 'home'), cwd: join(dir, 'app'), store }), port: 0, token: null });
-    const inflight = request(`${own.url}/proxy`, { headers: { 'x-as-target-url': `${upstream.origin}/drip` } }).then((r) =>
-      r.body.text().then((body) => ({ status: r.statusCode, body })),
-    );
+    const own = await startProxyServer({
+      core: await createAgentSecrets({ home: join(dir, 'home'), cwd: join(dir, 'app'), store }),
+      port: 0,
+      token: null,
+    });
+    const inflight = request(`${own.url}/proxy`, {
+      headers: { 'x-as-target-url': `${upstream.origin}/drip` },
+    }).then((r) => r.body.text().then((body) => ({ status: r.statusCode, body })));
     await new Promise((r) => setTimeout(r, 50));
     const closing = own.close();
     const done = await inflight;

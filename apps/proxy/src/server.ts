@@ -2,16 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import {
-  AgentSecretsError,
   type AgentSecrets,
+  AgentSecretsError,
   constantTimeEqual,
   httpStatusFor,
   PROXY_ERROR_HEADER,
   parseProxyInjections,
   randomId,
   randomToken,
-  toAgentSecretsError,
   type Transport,
+  toAgentSecretsError,
 } from '@agentsecrets/core';
 
 /** Options of {@link startProxyServer}. */
@@ -48,9 +48,18 @@ function refused(message: string, hint: string): AgentSecretsError {
   return new AgentSecretsError('REQUEST_REFUSED', message, { hint });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extra });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...extra,
+  });
   res.end(text);
 }
 
@@ -75,10 +84,16 @@ function checkCaller(req: IncomingMessage, port: number): void {
   const hostPort = Number(match?.[2] ?? 80);
   const nameOk = name === 'localhost' || /^[0-9.]+$/.test(name) || name.includes(':');
   if (!nameOk || hostPort !== port) {
-    throw refused('the Host header does not name this proxy', `address the proxy as http://127.0.0.1:${port}`);
+    throw refused(
+      'the Host header does not name this proxy',
+      `address the proxy as http://127.0.0.1:${port}`,
+    );
   }
   if (req.headers.origin !== undefined) {
-    throw refused('requests from web pages (with an Origin header) are refused', 'call the proxy from a local program');
+    throw refused(
+      'requests from web pages (with an Origin header) are refused',
+      'call the proxy from a local program',
+    );
   }
   const site = header(req, 'sec-fetch-site');
   if (site === 'cross-site' || site === 'same-site') {
@@ -89,7 +104,8 @@ function checkCaller(req: IncomingMessage, port: number): void {
 function checkToken(req: IncomingMessage, token: string | null): void {
   if (token === null) return;
   const given =
-    header(req, 'x-as-session-token') ?? /^Bearer\s+(.+)$/i.exec(header(req, 'proxy-authorization') ?? '')?.[1];
+    header(req, 'x-as-session-token') ??
+    /^Bearer\s+(.+)$/i.exec(header(req, 'proxy-authorization') ?? '')?.[1];
   if (given === undefined || !constantTimeEqual(given.trim(), token)) {
     throw new AgentSecretsError('UNAUTHORIZED', 'missing or wrong proxy session token', {
       hint: 'send X-AS-Session-Token with the value of `agentsecrets proxy token`',
@@ -106,16 +122,22 @@ async function forward(core: AgentSecrets, req: IncomingMessage, res: ServerResp
   }
   const agentId = header(req, 'x-as-agent-id');
   if (agentId !== undefined && !AGENT_ID.test(agentId)) {
-    throw new AgentSecretsError('INVALID_ARGUMENT', 'X-AS-Agent-ID must be 1-128 of A-Z a-z 0-9 _ . : @ / -', {
-      hint: 'send a short identifier of the agent',
-    });
+    throw new AgentSecretsError(
+      'INVALID_ARGUMENT',
+      'X-AS-Agent-ID must be 1-128 of A-Z a-z 0-9 _ . : @ / -',
+      {
+        hint: 'send a short identifier of the agent',
+      },
+    );
   }
   const requested = header(req, 'x-as-transport') as Transport | undefined;
   const transport = requested !== undefined && TRANSPORTS.includes(requested) ? requested : 'proxy';
   const method = header(req, 'x-as-method') ?? req.method ?? 'GET';
   const headers: [string, string][] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
+    headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
+  const hasBody =
+    req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   const aborted = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) aborted.abort();

@@ -1,0 +1,75 @@
+import { readLast } from '@agentsecrets/core';
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { json, line, table } from '../io.js';
+
+function build(parent: Command, ctx: Context): void {
+  const allowlist = parent
+    .command('allowlist')
+    .description('where credentials may be sent: deny by default')
+    .addHelpText(
+      'after',
+      '\nEntries: host, host:port, *.domain (one label), http://host for plain HTTP, IP literals.\nExamples:\n  agentsecrets allowlist add api.stripe.com\n  agentsecrets allowlist add http://127.0.0.1:8080 *.githubusercontent.com',
+    );
+  allowlist
+    .command('add <entries...>')
+    .description('owner only: allow destinations')
+    .action(async (entries: string[]) => {
+      const core = await ctx.core();
+      const added = await core.allowlist.add(entries, await ctx.owner());
+      line(ctx.io.stdout, `allowed ${added.join(', ')}`);
+    });
+  allowlist
+    .command('remove <entries...>')
+    .description('owner only: remove destinations')
+    .action(async (entries: string[]) => {
+      const core = await ctx.core();
+      const removed = await core.allowlist.remove(entries, await ctx.owner());
+      line(
+        ctx.io.stdout,
+        removed.length ? `removed ${removed.join(', ')}` : 'none of those entries were on the allowlist',
+      );
+    });
+  allowlist
+    .command('list')
+    .description('the allowlist of the current workspace')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const entries = await (await ctx.core()).allowlist.list();
+      if (opts.json) return json(ctx.io.stdout, entries);
+      line(
+        ctx.io.stdout,
+        entries.length ? entries.join('\n') : 'the allowlist is empty: every call is refused',
+      );
+    });
+  allowlist
+    .command('log')
+    .description('recent blocked attempts')
+    .option('--last <n>', 'how many', '20')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { last: string; json?: boolean }) => {
+      const events = await readLast(ctx.paths.audit, Number(opts.last) || 20, { status: 'BLOCKED' });
+      if (opts.json) return json(ctx.io.stdout, events);
+      if (events.length === 0) return line(ctx.io.stdout, 'no blocked attempts');
+      line(
+        ctx.io.stdout,
+        table([
+          ['TIME', 'TRANSPORT', 'METHOD', 'TARGET', 'SECRET', 'REASON'],
+          ...events.map((e) => [
+            e.ts,
+            e.transport,
+            e.method ?? '-',
+            e.target ?? '-',
+            e.secret_keys.join(',') || '-',
+            e.reason ?? '-',
+          ]),
+        ]),
+      );
+    });
+}
+
+/** `allowlist …`, also reachable as `workspace allowlist …`. */
+export function registerAllowlist(program: Command, ctx: Context): void {
+  build(program, ctx);
+  build(program.command('workspace').description('workspace settings (team commands come with sync)'), ctx);
+}

@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { serveStdio } from '@agentsecrets/mcp';
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { line, usage } from '../io.js';
+import {
+  applyInstall,
+  clientTargets,
+  MCP_CLIENTS,
+  type McpClientName,
+  planInstall,
+  resolveServerCommand,
+} from '../mcp-install/index.js';
+
+/** `mcp serve` and `mcp install`. */
+export function registerMcp(program: Command, ctx: Context, binPath: string): void {
+  const mcp = program
+    .command('mcp')
+    .description('the MCP server for Claude, Cursor, VS Code and other agents');
+  mcp
+    .command('serve')
+    .description('run the MCP server over stdio (uses the running proxy when there is one)')
+    .action(async () => {
+      await serveStdio({ env: ctx.io.env, cwd: ctx.io.cwd, passphrase: () => ctx.passphrase() });
+    });
+  mcp
+    .command('install')
+    .description('register `agentsecrets mcp serve` with the MCP clients installed here')
+    .option('--client <name>', `one of ${MCP_CLIENTS.join(', ')}, or all`)
+    .option('--dry-run', 'show what would change without writing')
+    .action(async (opts: { client?: string; dryRun?: boolean }) => {
+      const { io } = ctx;
+      if (
+        opts.client !== undefined &&
+        opts.client !== 'all' &&
+        !MCP_CLIENTS.includes(opts.client as McpClientName)
+      ) {
+        throw usage(`unknown client ${opts.client}`, `use one of ${MCP_CLIENTS.join(', ')}, or all`);
+      }
+      const all = clientTargets(
+        {
+          home: io.env.HOME ?? homedir(),
+          platform: process.platform,
+          cwd: io.cwd,
+          ...(io.env.APPDATA === undefined ? {} : { appData: io.env.APPDATA }),
+          ...(io.env.XDG_CONFIG_HOME === undefined ? {} : { xdgConfigHome: io.env.XDG_CONFIG_HOME }),
+        },
+        existsSync,
+      );
+      const targets =
+        opts.client === undefined
+          ? all.filter((t) => t.installed)
+          : opts.client === 'all'
+            ? all
+            : all.filter((t) => t.client === opts.client);
+      if (targets.length === 0) {
+        throw usage(
+          'no supported MCP client is installed here',
+          `name one with --client (${MCP_CLIENTS.join(', ')})`,
+        );
+      }
+      const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
+      const plans = planInstall(targets, read, resolveServerCommand(binPath));
+      for (const plan of plans) {
+        if (!plan.changed)
+          line(io.stdout, `${plan.target.client}: already registered in ${plan.target.path}`);
+        else if (opts.dryRun)
+          line(io.stdout, `${plan.target.client}: would change ${plan.target.path}\n${plan.diff}`);
+      }
+      if (opts.dryRun) return;
+      const written = await applyInstall(plans.filter((p) => p.changed));
+      for (const w of written)
+        line(io.stdout, `registered in ${w.path}${w.backup ? ` (backup: ${w.backup})` : ''}`);
+    });
+}

@@ -1,0 +1,229 @@
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AgentSecretsError,
+  type AuditEvent,
+  type AuditFilter,
+  followAudit,
+  isLoopbackHost,
+  isProcessAlive,
+  ProxyClient,
+  readLast,
+  readProxyState,
+} from '@agentsecrets/core';
+import { runProxy } from '@agentsecrets/proxy';
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { colours, json, line, readStdin, table, usage } from '../io.js';
+
+function noProxy(): AgentSecretsError {
+  return new AgentSecretsError('PROJECT_NOT_FOUND', 'no proxy is running for this AgentSecrets home', {
+    hint: 'start one with `agentsecrets proxy start`',
+  });
+}
+
+function logRow(e: AuditEvent, c: ReturnType<typeof colours>): string[] {
+  const status =
+    e.status === 'OK' ? c.green(e.status) : e.status === 'BLOCKED' ? c.yellow(e.status) : c.red(e.status);
+  return [
+    e.ts.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    e.method ?? '-',
+    e.target ?? '-',
+    e.secret_keys.join(',') || '-',
+    status + (e.reason && e.status !== 'OK' ? ` ${e.reason}` : ''),
+    e.http_status === null ? '-' : String(e.http_status),
+    `${Math.round(e.duration_ms)}ms`,
+  ];
+}
+
+/** `proxy start|status|stop|token|logs`. */
+export function registerProxy(program: Command, ctx: Context, binPath: string): void {
+  const proxy = program.command('proxy').description('the local HTTP proxy agents call with X-AS-* headers');
+
+  proxy
+    .command('start')
+    .description('start the proxy (unlocks the vault once; agents then need no access to it)')
+    .option('--port <port>', 'port', '8765')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--no-auth', 'accept requests without the session token')
+    .option('--detach', 'run in the background')
+    .option('--passphrase-stdin', 'read the passphrase from stdin (used by --detach)')
+    .addHelpText(
+      'after',
+      `
+Example:
+  agentsecrets proxy start --detach
+  curl -s http://127.0.0.1:8765/proxy -H "X-AS-Session-Token: $(agentsecrets proxy token)" \\
+    -H 'X-AS-Target-URL: https://api.stripe.com/v1/balance' -H 'X-AS-Inject-Bearer: STRIPE_KEY'`,
+    )
+    .action(
+      async (opts: {
+        port: string;
+        host: string;
+        auth: boolean;
+        detach?: boolean;
+        passphraseStdin?: boolean;
+      }) => {
+        const { io } = ctx;
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw usage(`bad port ${opts.port}`, 'use a number from 1 to 65535');
+        const c = colours(io.stderr, io.env);
+        if (!isLoopbackHost(opts.host)) {
+          line(
+            io.stderr,
+            c.yellow(`warning: listening on ${opts.host} exposes the proxy beyond this machine`),
+          );
+        }
+        if (opts.detach) return detach(ctx, binPath, opts);
+        if (opts.passphraseStdin) {
+          const text = (await readStdin(io.stdin)).toString('utf8').replace(/\r?\n$/, '');
+          ctx.passphraseFrom(text);
+        }
+        const core = await ctx.core();
+        const running = await runProxy({ core, host: opts.host, port, noAuth: !opts.auth });
+        line(
+          io.stdout,
+          `proxy listening on ${running.url} (pid ${process.pid})${running.token === null ? ' without authentication' : ''}`,
+        );
+        if (running.token !== null) line(io.stdout, 'session token: agentsecrets proxy token');
+        await running.stopped;
+        line(io.stdout, 'proxy stopped');
+      },
+    );
+
+  proxy
+    .command('status')
+    .description('is the proxy running, where, and does it answer')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const state = await readProxyState(ctx.paths);
+      const client = state === undefined ? undefined : new ProxyClient(state);
+      const healthy = client === undefined ? false : await client.health();
+      await client?.close();
+      const info =
+        state === undefined
+          ? { running: false }
+          : {
+              running: true,
+              healthy,
+              pid: state.pid,
+              url: `http://${state.host}:${state.port}`,
+              auth: state.token !== null,
+              startedAt: state.startedAt,
+            };
+      if (opts.json) return json(ctx.io.stdout, info);
+      if (state === undefined) return line(ctx.io.stdout, 'not running');
+      line(
+        ctx.io.stdout,
+        `running at http://${state.host}:${state.port} (pid ${state.pid}, since ${state.startedAt})${healthy ? '' : ' but not answering'}`,
+      );
+    });
+
+  proxy
+    .command('stop')
+    .description('stop the proxy; requests in flight finish first')
+    .action(async () => {
+      const state = await readProxyState(ctx.paths);
+      if (state === undefined) throw noProxy();
+      process.kill(state.pid, 'SIGTERM');
+      for (let waited = 0; waited < 15_000 && isProcessAlive(state.pid); waited += 100) await sleep(100);
+      if (isProcessAlive(state.pid)) {
+        throw new AgentSecretsError(
+          'INTERNAL_ERROR',
+          `the proxy (pid ${state.pid}) did not stop within 15 s`,
+          {
+            hint: 'long downloads may still be finishing; try again, or kill it',
+          },
+        );
+      }
+      line(ctx.io.stdout, 'proxy stopped');
+    });
+
+  proxy
+    .command('token')
+    .description('print the session token clients send as X-AS-Session-Token')
+    .action(async () => {
+      const state = await readProxyState(ctx.paths);
+      if (state === undefined) throw noProxy();
+      if (state.token === null)
+        throw usage('the proxy runs with --no-auth and has no token', 'send requests without one');
+      line(ctx.io.stdout, state.token);
+    });
+
+  proxy
+    .command('logs')
+    .description('the audit trail: every call, by key name')
+    .option('--last <n>', 'how many events', '20')
+    .option('--secret <key>', 'only calls that used this secret')
+    .option('--status <status>', 'OK, BLOCKED or ERROR')
+    .option('--follow', 'keep printing new events')
+    .option('--json', 'one JSON event per line')
+    .action(
+      async (opts: { last: string; secret?: string; status?: string; follow?: boolean; json?: boolean }) => {
+        const { io } = ctx;
+        const n = Number(opts.last);
+        if (!Number.isInteger(n) || n < 0) throw usage(`bad --last ${opts.last}`, 'use a whole number');
+        if (opts.status !== undefined && !['OK', 'BLOCKED', 'ERROR'].includes(opts.status.toUpperCase())) {
+          throw usage(`bad --status ${opts.status}`, 'use OK, BLOCKED or ERROR');
+        }
+        const filter: AuditFilter = {
+          ...(opts.secret === undefined ? {} : { secret: opts.secret }),
+          ...(opts.status === undefined ? {} : { status: opts.status.toUpperCase() as AuditEvent['status'] }),
+        };
+        const c = colours(io.stdout, io.env);
+        const header = ['TIME', 'METHOD', 'TARGET', 'SECRET', 'STATUS', 'HTTP', 'DURATION'];
+        const events = await readLast(ctx.paths.audit, n, filter);
+        if (opts.json) for (const e of events) line(io.stdout, JSON.stringify(e));
+        else if (events.length > 0 || opts.follow)
+          line(io.stdout, table([header, ...events.map((e) => logRow(e, c))]));
+        else line(io.stdout, 'no audit events yet');
+        if (!opts.follow) return;
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        for await (const e of followAudit(ctx.paths.audit, { filter, signal: stop.signal, fromEnd: true })) {
+          line(io.stdout, opts.json ? JSON.stringify(e) : logRow(e, c).join('  '));
+        }
+      },
+    );
+}
+
+async function detach(
+  ctx: Context,
+  binPath: string,
+  opts: { port: string; host: string; auth: boolean },
+): Promise<void> {
+  const { io } = ctx;
+  const passphrase = await ctx.passphraseIfNeeded();
+  const logPath = join(ctx.paths.home, 'proxy.log');
+  const log = openSync(logPath, 'a', 0o600);
+  const args = [binPath, 'proxy', 'start', '--port', opts.port, '--host', opts.host];
+  if (!opts.auth) args.push('--no-auth');
+  if (passphrase !== undefined) args.push('--passphrase-stdin');
+  // The passphrase goes through a pipe, never argv or the child's environment, where other processes could read it.
+  const env = { ...io.env };
+  delete env.AGENTSECRETS_PASSPHRASE;
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['pipe', log, log],
+    env,
+    cwd: io.cwd,
+  });
+  child.stdin?.end(passphrase === undefined ? '' : `${passphrase}\n`);
+  child.unref();
+  for (let waited = 0; waited < 20_000; waited += 100) {
+    const state = await readProxyState(ctx.paths);
+    if (state !== undefined && state.pid === child.pid) {
+      line(
+        io.stdout,
+        `proxy started in the background at http://${state.host}:${state.port} (pid ${state.pid}, log ${logPath})`,
+      );
+      return;
+    }
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  throw new AgentSecretsError('INTERNAL_ERROR', 'the proxy did not start', { hint: `see ${logPath}` });
+}

@@ -1,0 +1,189 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { AgentSecretsError, MIN_REDACTABLE_LENGTH } from '@agentsecrets/core';
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { parseDotenv } from '../dotenv.js';
+import { colours, json, line, promptHidden, readStdin, table, usage } from '../io.js';
+
+function warnShort(ctx: Context, name: string, redactable: boolean): void {
+  if (redactable) return;
+  const c = colours(ctx.io.stderr, ctx.io.env);
+  line(
+    ctx.io.stderr,
+    c.yellow(
+      `warning: ${name} is shorter than ${MIN_REDACTABLE_LENGTH} characters, so it cannot be redacted from responses without mangling other text`,
+    ),
+  );
+}
+
+/** `secrets set|list|delete|import|get|release|bind`. */
+export function registerSecrets(program: Command, ctx: Context): void {
+  const secrets = program
+    .command('secrets')
+    .description('store and manage secrets (values are never printed)');
+
+  secrets
+    .command('set <keys...>')
+    .description('store secrets: KEY (hidden prompt), KEY with --stdin, or KEY=VALUE (visible in argv)')
+    .option('--stdin', 'read the value of the one KEY from standard input')
+    .option('--env', 'mark the secrets releasable to `env` and `exec` (owner passphrase)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  agentsecrets secrets set STRIPE_KEY\n  printf %s "$TOKEN" | agentsecrets secrets set GITHUB_TOKEN --stdin\n  agentsecrets secrets set NPM_TOKEN --env',
+    )
+    .action(async (keys: string[], opts: { stdin?: boolean; env?: boolean }) => {
+      const { io } = ctx;
+      if (opts.stdin && keys.length !== 1)
+        throw usage('--stdin takes exactly one KEY', 'run it once per secret');
+      const core = await ctx.core();
+      const stored: string[] = [];
+      for (const arg of keys) {
+        const eq = arg.indexOf('=');
+        let name = arg;
+        let value: Buffer | string;
+        if (eq > 0) {
+          name = arg.slice(0, eq);
+          value = arg.slice(eq + 1);
+          line(
+            io.stderr,
+            colours(io.stderr, io.env).yellow(
+              `warning: the value of ${name} was given in argv, where other processes and shell history can see it`,
+            ),
+          );
+        } else if (opts.stdin) {
+          value = (await readStdin(io.stdin)).toString('utf8').replace(/\r?\n$/, '');
+        } else {
+          value = await promptHidden(io, `Value for ${name}: `);
+        }
+        if (value.length === 0) throw usage(`the value of ${name} is empty`, 'nothing was stored');
+        const { redactable } = await core.setSecret(name, value);
+        warnShort(ctx, name, redactable);
+        stored.push(name);
+      }
+      if (opts.env) {
+        const owner = await ctx.owner();
+        for (const name of stored) await core.setReleasable(name, true, owner);
+      }
+      line(io.stdout, `stored ${stored.join(', ')}${opts.env ? ' (releasable to env/exec)' : ''}`);
+    });
+
+  secrets
+    .command('list')
+    .description('secret names with their bindings and release marks, never values')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const list = await (await ctx.client()).listSecrets();
+      if (opts.json) return json(ctx.io.stdout, list);
+      if (list.length === 0) return line(ctx.io.stdout, 'no secrets yet: agentsecrets secrets set KEY');
+      line(
+        ctx.io.stdout,
+        table([
+          ['NAME', 'RELEASABLE', 'BOUND TO'],
+          ...list.map((s) => [
+            s.name,
+            s.releasable ? 'yes' : 'no',
+            s.bindings
+              .map((b) => `${b.destination}${b.methods.length ? ` (${b.methods.join(',')})` : ''}`)
+              .join(', ') || 'any allowlisted host',
+          ]),
+        ]),
+      );
+    });
+
+  secrets
+    .command('delete <key>')
+    .description('delete a secret')
+    .action(async (key: string) => {
+      const existed = await (await ctx.core()).deleteSecret(key);
+      if (!existed) {
+        throw new AgentSecretsError('SECRET_NOT_FOUND', `no secret named ${key}`, {
+          hint: 'see `agentsecrets secrets list`',
+        });
+      }
+      line(ctx.io.stdout, `deleted ${key}`);
+    });
+
+  secrets
+    .command('import [file]')
+    .description('load a dotenv file into the vault (default .env)')
+    .action(async (file: string | undefined) => {
+      const path = resolve(ctx.io.cwd, file ?? '.env');
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch {
+        throw new AgentSecretsError('INVALID_ARGUMENT', `cannot read ${path}`, {
+          hint: 'name an existing dotenv file',
+        });
+      }
+      const entries = parseDotenv(text);
+      const core = await ctx.core();
+      for (const [name, value] of entries) {
+        const { redactable } = await core.setSecret(name, value);
+        warnShort(ctx, name, redactable);
+      }
+      line(ctx.io.stdout, `imported ${entries.length} secrets: ${entries.map(([n]) => n).join(', ')}`);
+      if (entries.length > 0)
+        line(ctx.io.stdout, `consider deleting ${path} now that the values are in the vault`);
+    });
+
+  secrets
+    .command('get <key>')
+    .description('owner only: print a value to this terminal (refuses pipes and agents)')
+    .action(async (key: string) => {
+      const { io } = ctx;
+      if (!io.stdin.isTTY || !io.stdout.isTTY) {
+        throw new AgentSecretsError('REQUEST_REFUSED', 'secrets get prints only to an interactive terminal', {
+          hint: 'run it yourself in a terminal; agents use secrets through call, the proxy or MCP',
+        });
+      }
+      const core = await ctx.core();
+      const owner = await ctx.owner();
+      const answer = await promptHidden(io, `Print the value of ${key} on this screen? Type yes: `);
+      if (answer.trim().toLowerCase() !== 'yes') throw usage('not confirmed', 'nothing was printed');
+      const value = await core.revealSecret(key, owner);
+      io.stdout.write(`${value.text()}\n`);
+      value.dispose();
+    });
+
+  secrets
+    .command('release <key> <state>')
+    .description('owner only: allow (on) or stop (off) handing a secret to `env` and `exec`')
+    .action(async (key: string, state: string) => {
+      if (state !== 'on' && state !== 'off')
+        throw usage('the state must be on or off', `agentsecrets secrets release ${key} on`);
+      const core = await ctx.core();
+      await core.setReleasable(key, state === 'on', await ctx.owner());
+      line(ctx.io.stdout, `${key} is ${state === 'on' ? 'releasable to env/exec' : 'injection-only'}`);
+    });
+
+  secrets
+    .command('bind <key> [destination]')
+    .description('owner only: limit where a secret may be sent: HOST[:PORT][/PATH-PREFIX]')
+    .option('--method <method...>', 'allowed HTTP methods (default any)')
+    .option('--clear', 'remove every binding of the secret')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  agentsecrets secrets bind STRIPE_KEY api.stripe.com/v1 --method GET POST\n  agentsecrets secrets bind STRIPE_KEY --clear',
+    )
+    .action(
+      async (key: string, destination: string | undefined, opts: { method?: string[]; clear?: boolean }) => {
+        const core = await ctx.core();
+        if (opts.clear) {
+          await core.bindings.clear(key, await ctx.owner());
+          return line(ctx.io.stdout, `${key} may go to any allowlisted destination`);
+        }
+        if (destination === undefined)
+          throw usage(
+            'name a destination or pass --clear',
+            `agentsecrets secrets bind ${key} api.example.com/v1`,
+          );
+        const record = await core.bindings.add(key, destination, opts.method ?? [], await ctx.owner());
+        line(
+          ctx.io.stdout,
+          `${key} bound to ${record.destination}${record.methods.length ? ` (${record.methods.join(', ')})` : ''}`,
+        );
+      },
+    );
+}

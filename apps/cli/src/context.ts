@@ -1,0 +1,83 @@
+import {
+  type AgentSecrets,
+  type CredentialClient,
+  createAgentSecrets,
+  loadConfig,
+  type OwnerKey,
+  openCredentialClient,
+  resolveHome,
+} from '@agentsecrets/core';
+import { type Io, ownerPassphrase } from './io.js';
+
+/**
+ * What every command gets: the streams, and lazily opened core objects. The passphrase is asked at most once per
+ * run, whether the file vault or an owner action wants it first.
+ */
+export class Context {
+  readonly io: Io;
+  #passphrase: Promise<string> | undefined;
+  #core: Promise<AgentSecrets> | undefined;
+  readonly #closers: (() => Promise<void>)[] = [];
+
+  constructor(io: Io) {
+    this.io = io;
+  }
+
+  get paths() {
+    return resolveHome(this.io.env);
+  }
+
+  /** The owner passphrase (AGENTSECRETS_PASSPHRASE or a hidden prompt), asked once. */
+  passphrase(): Promise<string> {
+    this.#passphrase ??= ownerPassphrase(this.io);
+    return this.#passphrase;
+  }
+
+  /** Uses a passphrase received another way (a pipe from the parent of a detached proxy). */
+  passphraseFrom(text: string): void {
+    this.#passphrase = Promise.resolve(text);
+  }
+
+  /** The passphrase when the configured vault needs one to open (the file vault), else undefined. */
+  async passphraseIfNeeded(): Promise<string | undefined> {
+    const config = await loadConfig(this.paths);
+    const backend = this.io.env.AGENTSECRETS_KEYCHAIN || config.keychain;
+    return backend === 'file' ? this.passphrase() : undefined;
+  }
+
+  /** The core for the current directory's project, opened once. */
+  core(project?: string): Promise<AgentSecrets> {
+    this.#core ??= createAgentSecrets({
+      env: this.io.env,
+      cwd: this.io.cwd,
+      passphrase: () => this.passphrase(),
+      ...(project === undefined ? {} : { project }),
+    }).then((core) => {
+      this.#closers.push(() => core.close());
+      return core;
+    });
+    return this.#core;
+  }
+
+  /** Unlocks the owner key: owner actions call this, so they always need the passphrase. */
+  async owner(): Promise<OwnerKey> {
+    const core = await this.core();
+    return core.unlockOwner(await this.passphrase());
+  }
+
+  /** The running proxy when one answers, else the local core: what `call` uses. */
+  async client(): Promise<CredentialClient> {
+    const { client } = await openCredentialClient({
+      env: this.io.env,
+      cwd: this.io.cwd,
+      passphrase: () => this.passphrase(),
+    });
+    this.#closers.push(() => client.close());
+    return client;
+  }
+
+  /** Closes whatever was opened (pending audit writes are flushed). */
+  async close(): Promise<void> {
+    for (const close of this.#closers.splice(0)) await close();
+  }
+}

@@ -1,0 +1,118 @@
+import { AgentSecretsError, exitCodeFor, toAgentSecretsError } from '@agentsecrets/core';
+
+/** Where a command writes; tests pass their own streams and environment. */
+export interface Io {
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+/** ANSI colours only on a terminal and only when NO_COLOR is unset. */
+export function colours(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv) {
+  const on = stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+  const wrap = (code: number) => (text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
+  return { red: wrap(31), green: wrap(32), yellow: wrap(33), dim: wrap(2), bold: wrap(1) };
+}
+
+/** Writes one line. */
+export function line(stream: NodeJS.WriteStream, text = ''): void {
+  stream.write(`${text}\n`);
+}
+
+/** Writes `value` as pretty JSON. */
+export function json(stream: NodeJS.WriteStream, value: unknown): void {
+  stream.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A plain-text table: columns padded to the widest cell. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
+}
+
+/** A usage error (exit 2) with a hint. */
+export function usage(message: string, hint: string): AgentSecretsError {
+  return new AgentSecretsError('INVALID_ARGUMENT', message, { hint });
+}
+
+/**
+ * The one place errors leave the CLI: one line with the code, message and hint, the exit code of the error's kind.
+ * The stack only with --debug.
+ */
+export function reportError(error: unknown, io: Io, debug: boolean): number {
+  const e = toAgentSecretsError(error);
+  const c = colours(io.stderr, io.env);
+  line(io.stderr, `${c.red(`error ${e.code}`)}: ${e.message}${e.hint ? ` — ${e.hint}` : ''}`);
+  if (debug) {
+    line(io.stderr, e.stack ?? '');
+    if (e.cause !== undefined)
+      line(io.stderr, `cause: ${e.cause instanceof Error ? e.cause.stack : String(e.cause)}`);
+  }
+  return exitCodeFor(e.code);
+}
+
+/** Reads all of stdin as bytes. */
+export async function readStdin(stdin: NodeJS.ReadStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Asks for a hidden value on the terminal (nothing is echoed). Refuses when stdin is not a terminal: the value must
+ * then come from --stdin or, for the passphrase, AGENTSECRETS_PASSPHRASE.
+ */
+export async function promptHidden(io: Io, question: string): Promise<string> {
+  const { stdin, stderr } = io;
+  if (!stdin.isTTY) {
+    throw new AgentSecretsError('PASSPHRASE_REQUIRED', `cannot ask "${question.trim()}" without a terminal`, {
+      hint: 'run it in a terminal, or pipe the value with --stdin (AGENTSECRETS_PASSPHRASE for the passphrase)',
+    });
+  }
+  stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise<string>((resolve, reject) => {
+    let value = '';
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (data: Buffer) => {
+      for (const ch of data.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003')
+          return done(new AgentSecretsError('INVALID_ARGUMENT', 'cancelled', { hint: '' }));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/** The owner passphrase: AGENTSECRETS_PASSPHRASE for automation, else a hidden prompt. */
+export async function ownerPassphrase(io: Io, confirm = false): Promise<string> {
+  const fromEnv = io.env.AGENTSECRETS_PASSPHRASE;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const first = await promptHidden(io, confirm ? 'Choose the owner passphrase: ' : 'Owner passphrase: ');
+  if (confirm) {
+    const again = await promptHidden(io, 'Repeat it: ');
+    if (again !== first)
+      throw usage('the two passphrases differ', 'run it again and type the same passphrase twice');
+  }
+  return first;
+}
