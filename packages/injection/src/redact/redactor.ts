@@ -16,8 +16,10 @@ const MARKER = Buffer.from(REDACTION_MARKER, 'utf8');
 const BLOCK = 3;
 const TABLE = 1 << 16;
 
+// Folds 24 bits of a 3-byte block into 16; text bytes are mostly 7-bit, so every input bit must reach the result.
 function hash(a: number, b: number, c: number): number {
-  return ((a << 11) ^ (b << 5) ^ c) & 0xffff;
+  const x = (a << 16) | (b << 8) | c;
+  return (x ^ (x >>> 9) ^ (x >>> 17)) & 0xffff;
 }
 
 interface Scan {
