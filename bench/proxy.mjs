@@ -1,48 +1,51 @@
-// The proxy against direct undici calls to the same loopback upstream, in one run: added latency (p50, p99) with 1
-// and 64 concurrent clients, throughput, and a soak of many requests at 64 concurrency (errors, RSS before/after).
-// Targets: p50 added <= 0.5 ms; throughput >= 0.6x direct; zero errors and flat memory in the soak.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createAgentSecrets, createMemoryStore, initAgentSecrets } from '@agentsecrets/core';
-import { startProxyServer } from '@agentsecrets/proxy';
+// The proxy against direct undici calls to the same loopback upstream, in one run. The upstream and the proxy each
+// run in their own process, as they would for a user; this process only generates load. Measures added latency
+// (p50, p99) and throughput with 1 and 64 concurrent clients, next to a minimal pass-through proxy (no policy,
+// injection, redaction or audit) that shows what any node:http + undici proxy reaches on this machine, then a soak at 64 concurrency with the proxy's RSS
+// before and after. Targets: p50 added <= 0.5 ms; throughput >= 0.6x direct; zero errors and flat memory.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 
 const SOAK = Number(process.env.BENCH_SOAK ?? 100_000);
-const body = JSON.stringify({ object: 'balance', available: [{ amount: 1234, currency: 'usd' }] });
-const upstream = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-});
-await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-const target = `http://127.0.0.1:${upstream.address().port}/v1/balance`;
 
-const dir = await mkdtemp(join(tmpdir(), 'as-bench-proxy-'));
-const home = join(dir, 'home');
-await initAgentSecrets({ home, cwd: join(dir, 'app'), passphrase: 'bench passphrase', keychain: 'memory' });
-const core = await createAgentSecrets({ home, cwd: join(dir, 'app'), store: createMemoryStore() });
-await core.allowlist.add([`http://${new URL(target).host}`], await core.unlockOwner('bench passphrase'));
-for (let i = 0; i < 20; i += 1) await core.setSecret(`KEY_${i}`, `sk_live_bench_${i}_${'y'.repeat(24)}`);
-const proxy = await startProxyServer({ core, port: 0 });
+function start(script, args = []) {
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', fileURLToPath(new URL(script, import.meta.url)), ...args],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const next = async () => JSON.parse((await once(lines, 'line'))[0]);
+  return { child, next };
+}
 
+const upstream = start('./support/upstream.mjs');
+const { port } = await upstream.next();
+const proxyProc = start('./support/proxy-server.mjs', [String(port)]);
+const { url: proxyUrl, token } = await proxyProc.next();
+const minimal = start('./support/minimal-proxy.mjs');
+const { url: minimalUrl } = await minimal.next();
+const rss = async () => {
+  proxyProc.child.stdin.write('rss\n');
+  return (await proxyProc.next()).rss / 2 ** 20;
+};
+
+const target = `http://127.0.0.1:${port}/v1/balance`;
 const agent = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
 const direct = () =>
   request(target, { dispatcher: agent, headers: { authorization: 'Bearer sk_live_bench_3' } }).then((r) =>
     r.body.arrayBuffer(),
   );
-const proxyHeaders = {
-  'x-as-session-token': proxy.token,
-  'x-as-target-url': target,
-  'x-as-inject-bearer': 'KEY_3',
-};
+const headers = { 'x-as-session-token': token, 'x-as-target-url': target, 'x-as-inject-bearer': 'KEY_3' };
 const viaProxy = () =>
-  request(`${proxy.url}/proxy`, { dispatcher: agent, headers: proxyHeaders }).then((r) => {
+  request(`${proxyUrl}/proxy`, { dispatcher: agent, headers }).then(async (r) => {
+    await r.body.arrayBuffer();
     if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
-    return r.body.arrayBuffer();
   });
 
 async function load(fn, concurrency, total) {
@@ -74,35 +77,43 @@ async function load(fn, concurrency, total) {
   };
 }
 
+const viaMinimal = () =>
+  request(`${minimalUrl}/`, { dispatcher: agent, headers: { 'x-as-target-url': target } }).then((r) =>
+    r.body.arrayBuffer(),
+  );
+
 const fmt = (r) =>
   `p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ${Math.round(r.rps)} req/s  errors ${r.errors}`;
-console.log('proxy vs direct undici, same loopback upstream, bearer injection, 20 secrets in the redactor');
+console.log(
+  'proxy (own process) vs direct undici, same loopback upstream (own process), bearer injection, 20 secrets',
+);
 for (const [concurrency, total] of [
-  [1, 4000],
+  [1, 5000],
   [64, 20000],
 ]) {
-  await load(direct, concurrency, 1000);
-  await load(viaProxy, concurrency, 1000);
+  await load(direct, concurrency, 2000);
+  await load(viaProxy, concurrency, 2000);
+  await load(viaMinimal, concurrency, 2000);
   const d = await load(direct, concurrency, total);
   const p = await load(viaProxy, concurrency, total);
+  const m = await load(viaMinimal, concurrency, total);
   console.log(`  concurrency ${concurrency}`);
-  console.log(`    direct: ${fmt(d)}`);
-  console.log(`    proxy:  ${fmt(p)}`);
+  console.log(`    direct:           ${fmt(d)}`);
+  console.log(`    agentsecrets:     ${fmt(p)}`);
+  console.log(
+    `    minimal proxy:    ${fmt(m)}   (${(m.rps / d.rps).toFixed(2)}x direct: the ceiling of any node:http+undici proxy here)`,
+  );
   console.log(
     `    added p50 ${(p.p50 - d.p50).toFixed(3)} ms (target <= 0.5), p99 ${(p.p99 - d.p99).toFixed(3)} ms; throughput ${(p.rps / d.rps).toFixed(2)}x direct (target >= 0.6)`,
   );
 }
-global.gc?.();
-const before = process.memoryUsage().rss;
+const before = await rss();
 const soak = await load(viaProxy, 64, SOAK);
-global.gc?.();
-const after = process.memoryUsage().rss;
+const after = await rss();
 console.log(`  soak: ${SOAK} requests at 64 concurrency: ${fmt(soak)}`);
-console.log(
-  `  RSS before ${(before / 2 ** 20).toFixed(1)} MiB, after ${(after / 2 ** 20).toFixed(1)} MiB (bench, proxy and upstream share this process)`,
-);
-await proxy.close();
+console.log(`  proxy RSS before ${before.toFixed(1)} MiB, after ${after.toFixed(1)} MiB`);
 await agent.close();
-upstream.close();
-await rm(dir, { recursive: true, force: true });
+upstream.child.kill();
+proxyProc.child.kill();
+minimal.child.kill();
 if (soak.errors > 0) process.exitCode = 1;

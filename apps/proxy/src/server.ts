@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import {
   type AgentSecrets,
   AgentSecretsError,
@@ -138,19 +137,18 @@ async function forward(core: AgentSecrets, req: IncomingMessage, res: ServerResp
     headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
   const hasBody =
     req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  const aborted = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) aborted.abort();
-  });
   const response = await core.call({
     url,
     method,
     headers,
     injections: parseProxyInjections(req.rawHeaders),
     transport,
-    signal: aborted.signal,
     ...(agentId === undefined ? {} : { agentId }),
     ...(hasBody ? { body: req } : {}),
+  });
+  // A caller that goes away stops the upstream transfer too.
+  res.on('close', () => {
+    if (!res.writableFinished) response.body.destroy();
   });
   const grouped = new Map<string, string[]>();
   for (const [name, value] of response.headers) grouped.set(name, [...(grouped.get(name) ?? []), value]);
@@ -160,13 +158,12 @@ async function forward(core: AgentSecrets, req: IncomingMessage, res: ServerResp
   res.setHeader('x-as-redacted', String(response.headerRedactions > 0));
   res.setHeader('trailer', 'X-AS-Redacted');
   res.writeHead(response.status);
-  try {
-    await pipeline(response.body, res, { end: false });
+  response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
+  response.body.on('end', () => {
     res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
     res.end();
-  } catch (e) {
-    sendError(res, toAgentSecretsError(e));
-  }
+  });
+  response.body.pipe(res, { end: false });
 }
 
 /**
@@ -178,8 +175,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const host = options.host ?? '127.0.0.1';
   const token = options.token === undefined ? randomToken() : options.token;
   let port = options.port ?? 8765;
+  // Request ids: a random per-process prefix and a counter — unique, and cheaper than 128 random bits per request.
+  const idPrefix = randomId('req');
+  let requests = 0;
   const server = createServer((req, res) => {
-    res.setHeader('x-as-request-id', randomId('req'));
+    requests += 1;
+    res.setHeader('x-as-request-id', `${idPrefix}.${requests.toString(36)}`);
     const path = new URL(req.url ?? '/', 'http://proxy').pathname;
     (async () => {
       checkCaller(req, port);

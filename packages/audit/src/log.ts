@@ -69,19 +69,64 @@ export class AuditLog {
     this.#maxFiles = Math.max(1, options.maxFiles ?? 5);
   }
 
-  /** Validates and appends one event; returns it as written. */
-  async append(input: AuditEventInput): Promise<AuditEvent> {
-    const fields = validateInput(input);
+  /**
+   * Validates and appends one event; resolves with it as written. Events appended while a write is in progress are
+   * written together by the next one, under one lock and in one `write`, in the order they were appended — so a
+   * busy proxy pays one lock per batch, not per call, and the queue cannot grow without bound.
+   */
+  append(input: AuditEventInput): Promise<AuditEvent> {
+    let fields: AuditEventInput;
+    try {
+      fields = validateInput(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<AuditEvent>((resolve, reject) => {
+      this.#pending.push({ fields, resolve, reject });
+      if (!this.#writing) void this.#drain();
+    });
+  }
+
+  readonly #pending: {
+    fields: AuditEventInput;
+    resolve: (e: AuditEvent) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  #writing = false;
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, 1000);
+      try {
+        const events = await this.#write(batch.map((b) => b.fields));
+        batch.forEach((b, i) => b.resolve(events[i]!));
+      } catch (e) {
+        for (const b of batch) b.reject(e);
+      }
+    }
+    this.#writing = false;
+  }
+
+  async #write(batch: readonly AuditEventInput[]): Promise<AuditEvent[]> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 }).catch((e: unknown) => {
       throw ioError('create the directory of', this.path, e);
     });
     return withFileLock(`${this.path}.lock`, { timeoutMs: 10_000, staleMs: 10_000 }, async () => {
       try {
-        const prev = await this.#prevHash();
-        const partial = { ts: new Date().toISOString(), prev, ...fields };
-        const event: AuditEvent = { ...partial, id: eventId(partial) } as AuditEvent;
-        await appendFile(this.path, `${serialize(event)}\n`, { mode: 0o600 });
-        return event;
+        let prev = await this.#prevHash();
+        const events: AuditEvent[] = [];
+        const lines: string[] = [];
+        for (const fields of batch) {
+          const partial = { ts: new Date().toISOString(), prev, ...fields };
+          const event = { ...partial, id: eventId(partial) } as AuditEvent;
+          const line = serialize(event);
+          events.push(event);
+          lines.push(line);
+          prev = lineHash(line);
+        }
+        await appendFile(this.path, `${lines.join('\n')}\n`, { mode: 0o600 });
+        return events;
       } catch (e) {
         if (e instanceof AgentSecretsError) throw e;
         throw ioError('append to', this.path, e);

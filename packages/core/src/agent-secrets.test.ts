@@ -8,6 +8,7 @@ import { findLeaks, startUpstream, type Upstream } from '@agentsecrets/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentSecrets, createAgentSecrets } from './agent-secrets.js';
 import { initAgentSecrets } from './init.js';
+import { RECHECK_MS } from './policy.js';
 
 const CANARY = 'sk_live_CORE_CANARY_0a1b2c3d4e5f';
 const PASSPHRASE = 'correct horse battery staple';
@@ -153,6 +154,8 @@ describe('calls through the core', () => {
     const ws = Object.values(file.body.workspaces)[0] as { allowlist: string[] };
     ws.allowlist.push(`http://127.0.0.1:${upstream.port}`);
     await writeFile(path, JSON.stringify(file));
+    // A running process looks at the policy file at most every RECHECK_MS.
+    await new Promise((r) => setTimeout(r, RECHECK_MS + 50));
     await as.setSecret('API_KEY', CANARY);
     await expect(
       as.fetch({

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type AuditEvent, type AuditEventInput, AuditLog } from '@agentsecrets/audit';
 import { randomId } from '@agentsecrets/crypto';
-import { AgentSecretsError } from '@agentsecrets/errors';
+import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
 import {
   type CallOutcome,
   type CallRequest,
@@ -148,7 +148,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
   readonly #engine: InjectionEngine;
   readonly #cacheMs: number;
   #snapshot: Promise<Snapshot> | undefined;
-  #auditQueue: Promise<unknown> = Promise.resolve();
+  readonly #inflight = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
 
   /** Use {@link createAgentSecrets}. */
@@ -241,17 +241,20 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     return out;
   }
 
-  /** Appends an audit event; writes are queued so a call never waits on the log's lock. */
+  /**
+   * Appends an audit event. The log batches concurrent appends; {@link close} waits for the ones still in flight.
+   * A failed write is reported on `audit-error` as well as rejected.
+   */
   record(input: AuditEventInput): Promise<void> {
-    const write = this.#auditQueue.then(() => this.#audit.append(input));
-    this.#auditQueue = write.catch((e: unknown) => {
-      const error =
-        e instanceof AgentSecretsError
-          ? e
-          : new AgentSecretsError('AUDIT_IO', 'could not write the audit log', { cause: e });
+    const write = this.#audit.append(input).then(() => undefined);
+    this.#inflight.add(write);
+    const settle = () => this.#inflight.delete(write);
+    write.then(settle, (e: unknown) => {
+      settle();
+      const error = toAgentSecretsError(e);
       if (this.listenerCount('audit-error') > 0) this.emit('audit-error', error);
     });
-    return write.then(() => undefined);
+    return write;
   }
 
   /**
@@ -596,7 +599,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
 
   /** Waits for pending audit writes and closes pooled connections. Safe to call more than once. */
   close(): Promise<void> {
-    this.#closing ??= this.#auditQueue.then(() => this.#engine.close());
+    this.#closing ??= Promise.allSettled([...this.#inflight]).then(() => this.#engine.close());
     return this.#closing;
   }
 }

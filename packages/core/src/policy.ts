@@ -49,6 +49,9 @@ export type BindingRecord = z.infer<typeof BindingRecordSchema>;
 
 const SIGNING_CONTEXT = 'agentsecrets-policy-v1\n';
 
+/** How often a long-running process looks for a policy change on disk, in ms. */
+export const RECHECK_MS = 200;
+
 /** JSON with object keys sorted at every level: the exact bytes that are signed. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -88,6 +91,7 @@ export class PolicyStore {
   readonly #publicKey: string;
   #body: PolicyBody = emptyBody();
   #stamp = '';
+  #checkedAt = 0;
   #effective = new Map<string, EffectivePolicy>();
 
   constructor(path: string, ownerPublicKey: string) {
@@ -95,8 +99,14 @@ export class PolicyStore {
     this.#publicKey = ownerPublicKey;
   }
 
-  /** Re-reads the file when it changed on disk (one stat when it did not), so a running proxy sees new policy. */
+  /**
+   * Re-reads the file when it changed on disk, so a running proxy sees new policy. The file is looked at (one stat)
+   * at most every {@link RECHECK_MS} ms: a policy change applies to calls starting after that.
+   */
   async refresh(): Promise<void> {
+    const now = performance.now();
+    if (this.#stamp !== '' && now - this.#checkedAt < RECHECK_MS) return;
+    this.#checkedAt = now;
     let stamp: string;
     try {
       const s = await stat(this.#path);

@@ -1,5 +1,4 @@
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
 import { Agent, type Dispatcher } from 'undici';
@@ -362,23 +361,36 @@ export class InjectionEngine {
     const stages: NodeJS.ReadWriteStream[] = [];
     if (this.#timeouts.bodyMs > 0) stages.push(deadline(this.#timeouts.bodyMs, dest.origin));
     if (decoder !== undefined) stages.push(decoder());
-    // The caller reads `output`, never a stage of the pipeline: when a stage fails, pipeline destroys every stage with
-    // the raw error (whose text may quote a URL); `output` only ever sees the mapped one.
-    const output = new PassThrough();
-    redacting.pipe(output);
-    output.on('close', () => {
-      if (!output.readableEnded) upstream.body.destroy();
-    });
     const redactions = () => headerRedactions + redacting.count;
     const httpStatus = upstream.statusCode;
-    pipeline([upstream.body, ...stages, redacting] as NodeJS.ReadWriteStream[]).then(
-      () => report({ status: 'OK', reason: null, httpStatus, redacted: redactions() > 0 }),
-      (e: unknown) => {
-        const error = mapNetworkError(e, dest.origin);
-        output.destroy(error);
-        report({ status: 'ERROR', reason: error.code, httpStatus, redacted: redactions() > 0, error });
-      },
-    );
+    // The stages are joined with pipe(), which does not pass errors on: a failing stage's raw error (its text may
+    // quote a URL) never reaches the caller. The caller reads `redacting`, which is destroyed with the mapped error.
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      const error = mapNetworkError(e, dest.origin);
+      for (const stage of [upstream.body, ...stages]) (stage as Readable).destroy();
+      redacting.destroy(error);
+      report({ status: 'ERROR', reason: error.code, httpStatus, redacted: redactions() > 0, error });
+    };
+    let source: NodeJS.ReadableStream = upstream.body;
+    upstream.body.on('error', fail);
+    for (const stage of stages) {
+      stage.on('error', fail);
+      source = source.pipe(stage);
+    }
+    source.pipe(redacting);
+    redacting.on('end', () => report({ status: 'OK', reason: null, httpStatus, redacted: redactions() > 0 }));
+    redacting.on('close', () => {
+      // The caller went away (or a stage failed): stop the upstream transfer.
+      if (!redacting.readableEnded && !failed) {
+        failed = true;
+        report({ status: 'ERROR', reason: 'UPSTREAM_RESET', httpStatus, redacted: redactions() > 0 });
+        upstream.body.destroy();
+      }
+    });
+    const output = redacting;
     return { status: httpStatus, headers, headerRedactions, body: output, redactions };
   }
 
