@@ -100,7 +100,7 @@ export class AuditLog {
       const batch = this.#pending.splice(0, 1000);
       try {
         const events = await this.#write(batch.map((b) => b.fields));
-        batch.forEach((b, i) => b.resolve(events[i]!));
+        for (const [i, b] of batch.entries()) b.resolve(events[i]!);
       } catch (e) {
         for (const b of batch) b.reject(e);
       }

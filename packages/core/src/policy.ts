@@ -116,7 +116,13 @@ export class PolicyStore {
       stamp = 'missing';
     }
     if (stamp === this.#stamp) return;
-    this.#body = await this.#read();
+    try {
+      this.#body = await this.#read();
+    } catch (e) {
+      // A policy that fails to verify keeps failing: look at the file again on the next call.
+      this.#checkedAt = 0;
+      throw e;
+    }
     this.#stamp = stamp;
     this.#effective.clear();
   }
