@@ -2,6 +2,7 @@
 # Prepares this machine for AgentSecrets: Debian packages (as root, or through sudo), pnpm 12.4.2, the workspace's
 # dependencies and a build. Safe to run again; it only does what is missing.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2

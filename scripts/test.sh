@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian machine: setup, lint, typecheck, then every test against a real Secret Service.
+# The whole test suite on a fresh Debian machine: setup, lint, typecheck, then every test against a real Secret
+# Service (gnome-keyring in a private D-Bus session). Ends with one summary line: "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 pnpm lint
 pnpm typecheck
-bash scripts/with-keyring.sh pnpm test
+bash scripts/pack-check.sh
+report=$(mktemp --suffix=.json)
+status=0
+bash scripts/with-keyring.sh pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+' "$report" || true
+rm -f "$report"
+exit "$status"
