@@ -3,7 +3,6 @@
 // the same loopback server, measured in one run. Target: <= 0.3 ms added at the median for the engine.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgentSecrets, initAgentSecrets } from '@agentsecrets/core';
@@ -15,22 +14,11 @@ import {
 } from '@agentsecrets/injection';
 import { createMemoryStore, SecretValue } from '@agentsecrets/keychain';
 import { Agent, request } from 'undici';
+import { startJsonApi } from './support/json-api.mjs';
 
 const N = Number(process.env.BENCH_CALLS ?? 4000);
 const WARMUP = 500;
-const body = JSON.stringify({
-  object: 'balance',
-  available: [{ amount: 1234, currency: 'usd' }],
-  livemode: false,
-});
-const server = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const server = await startJsonApi();
 const { port } = server.address();
 const url = `http://127.0.0.1:${port}/v1/balance`;
 
