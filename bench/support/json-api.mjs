@@ -1,7 +1,11 @@
 // A small JSON API on loopback for the benchmarks: what a typical authenticated API call returns.
 import { createServer } from 'node:http';
 
-const body = JSON.stringify({ object: 'balance', available: [{ amount: 1234, currency: 'usd' }], livemode: false });
+const body = JSON.stringify({
+  object: 'balance',
+  available: [{ amount: 1234, currency: 'usd' }],
+  livemode: false,
+});
 
 /** Starts the API on 127.0.0.1 (a free port); resolves with the server. */
 export async function startJsonApi() {

@@ -193,7 +193,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       else if (path === '/status' && req.method === 'GET') sendJson(res, 200, await core.status());
       else if (path === '/secrets' && req.method === 'GET') sendJson(res, 200, await core.listSecrets());
       else {
-        throw new AgentSecretsError('ROUTE_NOT_FOUND', `no route ${req.method} ${path.slice(0, 64)}`, {
+        throw new AgentSecretsError('ROUTE_NOT_FOUND', 'no such route on the proxy', {
           hint: 'send requests to /proxy with X-AS-Target-URL',
         });
       }

@@ -25,7 +25,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(':');
   if (colon <= 0)
-    throw usage(`-H "${text.slice(0, 40)}" is not "Name: value"`, "write -H 'Accept: application/json'");
+    throw usage('a -H header is not in the form "Name: value"', "write -H 'Accept: application/json'");
   return [text.slice(0, colon).trim(), text.slice(colon + 1).trim()];
 }
 

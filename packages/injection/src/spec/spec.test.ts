@@ -83,6 +83,25 @@ describe('injection specs', () => {
     expect(codeOf(() => parseCliInjection('query', 'K'))).toBe('INVALID_INJECTION');
   });
 
+  it('never echoes a value pasted where a secret name belongs', () => {
+    const pasted = 'sk_live_PASTED/VALUE+abc==';
+    for (const attempt of [
+      () => parseInjectionSpec(`bearer=${pasted}`),
+      () => parseInjectionSpec(pasted),
+      () => parseCliInjection('query', pasted),
+      () => parseCliInjection('bearer', pasted),
+      () => parseInjectionObject({ 'header:X-Key': pasted }),
+    ]) {
+      try {
+        attempt();
+        throw new Error('expected a refusal');
+      } catch (e) {
+        expect((e as AgentSecretsError).code).toBe('INVALID_INJECTION');
+        expect(`${(e as Error).message} ${(e as AgentSecretsError).hint}`).not.toContain('PASTED');
+      }
+    }
+  });
+
   it('never echoes more than a bounded, printable piece of bad input', () => {
     try {
       parseInjectionSpec(`${'x'.repeat(500)}\n=K`);

@@ -67,14 +67,15 @@ export function createInjectionSpec(style: string, target: string | undefined, k
   const normalizedStyle = style.toLowerCase();
   if (!(INJECTION_STYLES as readonly string[]).includes(normalizedStyle)) {
     throw invalid(
-      `unknown injection style "${shown(style)}"`,
+      /^[A-Za-z-]{1,16}$/.test(style) ? `unknown injection style "${style}"` : 'unknown injection style',
       'use one of bearer, basic, header:NAME, query:PARAM, body:PATH, form:FIELD',
     );
   }
   const s = normalizedStyle as InjectionStyle;
   if (!KEY_PATTERN.test(key)) {
+    // Not quoted: a value pasted where a name belongs must not be echoed back.
     throw invalid(
-      `"${shown(key)}" is not a secret name`,
+      `the secret named for the ${s} injection is not a valid secret name`,
       'name a secret as it appears in `agentsecrets secrets list` (letters, digits, _ . -)',
     );
   }
@@ -114,12 +115,10 @@ export function createInjectionSpec(style: string, target: string | undefined, k
  * ```
  */
 export function parseInjectionSpec(text: string): InjectionSpec {
-  const eq = text.lastIndexOf('=');
+  // Split at the first '=': styles, header names and parameter names hold none, and neither does a secret name.
+  const eq = text.indexOf('=');
   if (eq <= 0) {
-    throw invalid(
-      `"${shown(text)}" is not an injection`,
-      'write style[:target]=KEY, e.g. query:api_key=WEATHER_KEY',
-    );
+    throw invalid('an injection is not in the form style[:target]=KEY', 'e.g. query:api_key=WEATHER_KEY');
   }
   return parseSpecKey(text.slice(0, eq).trim(), text.slice(eq + 1).trim());
 }
@@ -146,9 +145,9 @@ export function parseInjectionObject(injections: Readonly<Record<string, string>
  */
 export function parseCliInjection(style: InjectionStyle, argument: string): InjectionSpec {
   if (!TARGETED.has(style)) return createInjectionSpec(style, undefined, argument.trim());
-  const eq = argument.lastIndexOf('=');
+  const eq = argument.indexOf('=');
   if (eq <= 0) {
-    throw invalid(`"${shown(argument)}" needs the form NAME=KEY`, `e.g. --${style} api_key=WEATHER_KEY`);
+    throw invalid(`--${style} needs the form NAME=KEY`, `e.g. --${style} api_key=WEATHER_KEY`);
   }
   return createInjectionSpec(style, argument.slice(0, eq), argument.slice(eq + 1).trim());
 }
