@@ -271,6 +271,28 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
     transcript.push(Buffer.concat(stderr).toString('utf8'));
   });
 
+  it('the MCP server explains a locked vault instead of dying', async () => {
+    const env = { ...machine.env };
+    delete env.AGENTSECRETS_PASSPHRASE;
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', 'serve'],
+      env: env as Record<string, string>,
+      cwd: machine.project,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'locked', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const res = await client.callTool({ name: 'status', arguments: {} });
+      expect(res.isError).toBe(true);
+      expect(JSON.stringify(res.content)).toContain('PASSPHRASE_REQUIRED');
+      transcript.push(JSON.stringify(res));
+    } finally {
+      await client.close();
+    }
+  });
+
   it('the audit chain verifies, and nothing anywhere holds the canary', async () => {
     const verify = await run(['audit', 'verify'], opts());
     expect(verify.code).toBe(0);

@@ -1,4 +1,10 @@
-import { type AgentSecretsOptions, openCredentialClient, resolveHome } from '@agentsecrets/core';
+import {
+  type AgentSecretsOptions,
+  type CredentialClient,
+  openCredentialClient,
+  resolveHome,
+  toAgentSecretsError,
+} from '@agentsecrets/core';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createMcpServer } from './server.js';
 
@@ -9,7 +15,12 @@ import { createMcpServer } from './server.js';
 export async function serveStdio(
   options: AgentSecretsOptions & { readonly agentId?: string } = {},
 ): Promise<void> {
-  const { client } = await openCredentialClient(options);
+  // A vault that cannot be opened here (a locked file vault, no proxy running) must not kill the server before the
+  // client can learn why: every tool then answers with that error and its hint.
+  const client: CredentialClient = await openCredentialClient(options).then(
+    (opened) => opened.client,
+    (e: unknown) => unavailable(toAgentSecretsError(e)),
+  );
   const paths = resolveHome(options.env ?? process.env, options.home);
   const server = createMcpServer({
     client,
@@ -25,4 +36,9 @@ export async function serveStdio(
   await closed;
   await server.close();
   await client.close();
+}
+
+function unavailable(error: Error): CredentialClient {
+  const fail = () => Promise.reject(error);
+  return { fetch: fail, listSecrets: fail, status: fail, close: async () => {} };
 }

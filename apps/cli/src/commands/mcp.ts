@@ -22,7 +22,9 @@ export function registerMcp(program: Command, ctx: Context, binPath: string): vo
     .command('serve')
     .description('run the MCP server over stdio (uses the running proxy when there is one)')
     .action(async () => {
-      await serveStdio({ env: ctx.io.env, cwd: ctx.io.cwd, passphrase: () => ctx.passphrase() });
+      // Never a prompt here: stdin carries the protocol. A file vault opens with AGENTSECRETS_PASSPHRASE or not at all
+      // (then every tool explains how to start the proxy instead).
+      await serveStdio({ env: ctx.io.env, cwd: ctx.io.cwd });
     });
   mcp
     .command('install')
