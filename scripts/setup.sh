@@ -6,7 +6,8 @@ export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
-APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus)
+# gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine.
+APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian machine: setup, lint, typecheck, then every test against a real Secret
-# Service (gnome-keyring in a private D-Bus session). Ends with one summary line: "tests: N passed, N failed".
+# The whole test suite on a fresh Debian machine: setup, lint, typecheck, the packaging check, then every test
+# against a real Secret Service (gnome-keyring in a private D-Bus session) and a throwaway PostgreSQL. Ends with one summary line: "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,7 +9,7 @@ pnpm typecheck
 bash scripts/pack-check.sh
 report=$(mktemp --suffix=.json)
 status=0
-bash scripts/with-keyring.sh pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+bash scripts/with-keyring.sh bash scripts/with-postgres.sh pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
