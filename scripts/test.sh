@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: setup, lint, typecheck, the packaging check, then every test
-# against a real Secret Service (gnome-keyring in a private D-Bus session) and a throwaway PostgreSQL. Ends with one summary line: "tests: N passed, N failed".
+# against a real Secret Service (gnome-keyring in a private D-Bus session) and a throwaway PostgreSQL. Ends with
+# one summary line: "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -396,15 +396,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     );
     const latest = Number(latestRows[0]?.v ?? 0);
     const conflict = () =>
-      reply
-        .status(409)
-        .send({
-          error: {
-            code: 'VERSION_CONFLICT',
-            message: `${p.name} is at version ${latest}, not ${body.version - 1}`,
-          },
-          current: latest,
-        });
+      reply.status(409).send({
+        error: {
+          code: 'VERSION_CONFLICT',
+          message: `${p.name} is at version ${latest}, not ${body.version - 1}`,
+        },
+        current: latest,
+      });
     if (body.version !== latest + 1) return conflict();
     try {
       await db.query(
@@ -414,12 +412,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       );
     } catch (e) {
       if (isUniqueViolation(e))
-        return reply
-          .status(409)
-          .send({
-            error: { code: 'VERSION_CONFLICT', message: `${p.name} was just written by someone else` },
-            current: body.version,
-          });
+        return reply.status(409).send({
+          error: { code: 'VERSION_CONFLICT', message: `${p.name} was just written by someone else` },
+          current: body.version,
+        });
       throw e;
     }
     await db.query(

@@ -18,7 +18,9 @@ export function openSqlite(path: string): Db {
   const run = <T>(sql: string, params: readonly unknown[]): T[] => {
     const statement = sqlite.prepare(sql.replace(/\$\d+/g, '?'));
     const values = params.map((p) => (typeof p === 'boolean' ? Number(p) : p));
-    return statement.reader ? (statement.all(...values) as T[]) : (statement.run(...values), []);
+    if (statement.reader) return statement.all(...values) as T[];
+    statement.run(...values);
+    return [];
   };
 
   const direct: Db = {
