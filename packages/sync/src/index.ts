@@ -5,6 +5,13 @@
  * @packageDocumentation
  */
 export {
+  type PulledSecret,
+  SyncClient,
+  type SyncLocation,
+  type SyncSession,
+  type SyncWorkspace,
+} from './client.js';
+export {
   decryptSecret,
   encryptSecret,
   type SecretCoordinates,

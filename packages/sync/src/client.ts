@@ -1,0 +1,304 @@
+import { DEFAULT_KDF_PARAMS, randomId } from '@agentsecrets/crypto';
+import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
+import { decryptSecret, encryptSecret, type SecretCoordinates } from './envelopes.js';
+import {
+  createUserKeys,
+  createWorkspaceKey,
+  deriveAccountKeys,
+  type KdfOffer,
+  newKdfOffer,
+  openUserKeys,
+  openWorkspaceKey,
+  type SealedUserKeys,
+  sealUserKeys,
+  sealWorkspaceKey,
+  type UserKeys,
+} from './keys.js';
+
+/** A logged-in user: tokens and the unlocked key pairs (kept by the caller in its vault, never in a plain file). */
+export interface SyncSession {
+  readonly userId: string;
+  readonly email: string;
+  accessToken: string;
+  refreshToken: string;
+  readonly userKeys: UserKeys;
+}
+
+/** A workspace as the client sees it: its key opened with the user's private key. */
+export interface SyncWorkspace {
+  readonly id: string;
+  readonly name: string;
+  readonly role: string;
+  readonly keyVersion: number;
+  readonly rotationPending: boolean;
+  readonly key: Buffer;
+}
+
+/** A remote secret, decrypted. */
+export interface PulledSecret {
+  readonly name: string;
+  readonly version: number;
+  readonly value: Buffer;
+}
+
+/** Where a project's secrets live on the server. */
+export interface SyncLocation {
+  readonly workspace: SyncWorkspace;
+  readonly projectId: string;
+  readonly environment: string;
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string };
+  current?: number;
+}
+
+/**
+ * The zero-knowledge sync client: everything sent is ciphertext, a public key or an authentication key derived from
+ * the password (never the password); everything received is checked before it is trusted.
+ */
+export class SyncClient {
+  readonly server: string;
+
+  constructor(server: string) {
+    let url: URL;
+    try {
+      url = new URL(server);
+    } catch {
+      throw new AgentSecretsError('CONFIG_INVALID', 'AGENTSECRETS_SERVER is not a URL', {
+        hint: 'set it to the sync server, e.g. https://sync.example.com',
+      });
+    }
+    this.server = url.origin;
+  }
+
+  async #request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: T & ErrorBody }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.server}${path}`, {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (e) {
+      throw new AgentSecretsError('UPSTREAM_UNREACHABLE', `the sync server ${this.server} did not answer`, {
+        hint: 'check AGENTSECRETS_SERVER and that the server is running',
+        cause: e,
+      });
+    }
+    const text = await res.text();
+    const parsed = (text === '' ? {} : JSON.parse(text)) as T & ErrorBody;
+    return { status: res.status, body: parsed };
+  }
+
+  #fail(status: number, body: ErrorBody): never {
+    const code = body.error?.code ?? 'INTERNAL_ERROR';
+    const known: ErrorCode =
+      status === 401
+        ? 'UNAUTHORIZED'
+        : Object.hasOwn(ERROR_CODES, code)
+          ? (code as ErrorCode)
+          : 'UPSTREAM_RESET';
+    throw new AgentSecretsError(
+      known,
+      `the sync server refused: ${(body.error?.message ?? `HTTP ${status}`).slice(0, 200)}`,
+      {
+        hint: status === 401 ? 'run `agentsecrets login` again' : 'see the server logs',
+      },
+    );
+  }
+
+  /** Creates an account. The server answers the same whether or not the email was taken; log in to find out. */
+  async signup(email: string, password: string): Promise<void> {
+    const offer = newKdfOffer(DEFAULT_KDF_PARAMS);
+    const account = await deriveAccountKeys(password, offer);
+    const userId = randomId('usr');
+    const keys: SealedUserKeys = sealUserKeys(await createUserKeys(), account.encKey, userId);
+    const res = await this.#request('POST', '/v1/auth/signup', {
+      userId,
+      email,
+      authKey: account.authKey.toString('base64'),
+      kdf: offer,
+      keys,
+    });
+    if (res.status !== 202) this.#fail(res.status, res.body);
+  }
+
+  /** Logs in: derives the keys locally (refusing weak server parameters), proves them, opens the user's key pairs. */
+  async login(email: string, password: string): Promise<SyncSession> {
+    const pre = await this.#request<KdfOffer>('POST', '/v1/auth/prelogin', { email });
+    if (pre.status !== 200) this.#fail(pre.status, pre.body);
+    const account = await deriveAccountKeys(password, pre.body);
+    const res = await this.#request<{
+      userId: string;
+      accessToken: string;
+      refreshToken: string;
+      keys: SealedUserKeys;
+    }>('POST', '/v1/auth/login', { email, authKey: account.authKey.toString('base64') });
+    if (res.status !== 200) {
+      if (res.status === 401) {
+        throw new AgentSecretsError('UNAUTHORIZED', 'wrong email or password', {
+          hint: 'check both and try again',
+        });
+      }
+      this.#fail(res.status, res.body);
+    }
+    const userKeys = openUserKeys(res.body.keys, account.encKey, res.body.userId);
+    account.encKey.fill(0);
+    return {
+      userId: res.body.userId,
+      email,
+      accessToken: res.body.accessToken,
+      refreshToken: res.body.refreshToken,
+      userKeys,
+    };
+  }
+
+  /** Revokes the session's refresh tokens on the server. */
+  async logout(session: SyncSession): Promise<void> {
+    await this.#request('POST', '/v1/auth/logout', { refreshToken: session.refreshToken });
+  }
+
+  /** An authenticated call that refreshes the access token once when it has expired. */
+  async #authed<T>(session: SyncSession, method: string, path: string, body?: unknown) {
+    let res = await this.#request<T>(method, path, body, session.accessToken);
+    if (res.status === 401) {
+      const refreshed = await this.#request<{ accessToken: string; refreshToken: string }>(
+        'POST',
+        '/v1/auth/refresh',
+        {
+          refreshToken: session.refreshToken,
+        },
+      );
+      if (refreshed.status !== 200) this.#fail(401, refreshed.body);
+      session.accessToken = refreshed.body.accessToken;
+      session.refreshToken = refreshed.body.refreshToken;
+      res = await this.#request<T>(method, path, body, session.accessToken);
+    }
+    return res;
+  }
+
+  /** Creates a workspace: its key is made here and sealed to ourselves; the server never sees it. */
+  async createWorkspace(session: SyncSession, name: string): Promise<SyncWorkspace> {
+    const id = randomId('ws');
+    const key = createWorkspaceKey();
+    const pub = Buffer.from(session.userKeys.box.publicKey).toString('base64');
+    const sealedKey = await sealWorkspaceKey(key, pub, { workspaceId: id, keyVersion: 1 });
+    const res = await this.#authed(session, 'POST', '/v1/workspaces', { id, name, sealedKey });
+    if (res.status !== 201) this.#fail(res.status, res.body);
+    return { id, name, role: 'admin', keyVersion: 1, rotationPending: false, key };
+  }
+
+  /** The workspaces we belong to, with their keys opened (each checked to be for that workspace and version). */
+  async listWorkspaces(session: SyncSession): Promise<SyncWorkspace[]> {
+    const res = await this.#authed<
+      {
+        id: string;
+        name: string;
+        role: string;
+        sealedKey: string;
+        keyVersion: number;
+        rotationPending: boolean;
+      }[]
+    >(session, 'GET', '/v1/workspaces');
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    const out: SyncWorkspace[] = [];
+    for (const w of res.body) {
+      const key = await openWorkspaceKey(w.sealedKey, session.userKeys.box, {
+        workspaceId: w.id,
+        keyVersion: w.keyVersion,
+      });
+      out.push({
+        id: w.id,
+        name: w.name,
+        role: w.role,
+        keyVersion: w.keyVersion,
+        rotationPending: w.rotationPending,
+        key,
+      });
+    }
+    return out;
+  }
+
+  #coords(at: SyncLocation, name: string, version: number): SecretCoordinates {
+    return {
+      workspaceId: at.workspace.id,
+      projectId: at.projectId,
+      environment: at.environment,
+      name,
+      version,
+      keyVersion: at.workspace.keyVersion,
+    };
+  }
+
+  #base(at: SyncLocation): string {
+    return `/v1/workspaces/${encodeURIComponent(at.workspace.id)}/secrets/${encodeURIComponent(at.projectId)}/${encodeURIComponent(at.environment)}`;
+  }
+
+  /**
+   * Pushes one value as the version after `baseVersion`. A stale base (someone pushed first) comes back as
+   * `{ conflict: current }` and nothing is overwritten.
+   */
+  async push(
+    session: SyncSession,
+    at: SyncLocation,
+    name: string,
+    value: Uint8Array,
+    baseVersion: number,
+  ): Promise<{ version: number } | { conflict: number }> {
+    const version = baseVersion + 1;
+    const ciphertext = encryptSecret(at.workspace.key, value, this.#coords(at, name, version));
+    const res = await this.#authed(session, 'PUT', `${this.#base(at)}/${encodeURIComponent(name)}`, {
+      ciphertext,
+      version,
+      keyVersion: at.workspace.keyVersion,
+    });
+    if (res.status === 409) return { conflict: Number(res.body.current ?? 0) };
+    if (res.status !== 201) this.#fail(res.status, res.body);
+    return { version };
+  }
+
+  /**
+   * The latest version of each secret, decrypted. A ciphertext that does not open at the coordinates the server
+   * claims (swapped, moved, replayed) fails the pull with DECRYPT_FAILED; `minVersions` (what this client saw before)
+   * refuses a server that rolls a secret back.
+   */
+  async pull(
+    session: SyncSession,
+    at: SyncLocation,
+    minVersions: Readonly<Record<string, number>> = {},
+  ): Promise<PulledSecret[]> {
+    const res = await this.#authed<
+      { name: string; version: number; ciphertext: string; keyVersion: number }[]
+    >(session, 'GET', this.#base(at));
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    return res.body.map((s) => {
+      if (s.version < (minVersions[s.name] ?? 0)) {
+        throw new AgentSecretsError(
+          'DECRYPT_FAILED',
+          `the server offered ${s.name} at version ${s.version}, older than ${minVersions[s.name]}`,
+          {
+            hint: 'the server rolled a secret back; refusing it',
+          },
+        );
+      }
+      return {
+        name: s.name,
+        version: s.version,
+        value: decryptSecret(at.workspace.key, s.ciphertext, {
+          ...this.#coords(at, s.name, s.version),
+          keyVersion: s.keyVersion,
+        }),
+      };
+    });
+  }
+}
