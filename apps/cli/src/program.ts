@@ -7,6 +7,7 @@ import { registerMcp } from './commands/mcp.js';
 import { registerProxy } from './commands/proxy.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerSetup } from './commands/setup.js';
+import { registerSync } from './commands/sync.js';
 import { Context } from './context.js';
 import { type Io, reportError } from './io.js';
 
@@ -37,7 +38,8 @@ Quick start:
   agentsecrets mcp install
 
 Environment: AGENTSECRETS_HOME (default ~/.agentsecrets), AGENTSECRETS_KEYCHAIN (os|file|memory),
-AGENTSECRETS_PASSPHRASE (automation only; never put it in an agent's environment), NO_COLOR.`,
+AGENTSECRETS_PASSPHRASE (automation only; never put it in an agent's environment), NO_COLOR,
+AGENTSECRETS_SERVER (team sync server), AGENTSECRETS_SYNC_PASSWORD (automation only).`,
     );
   registerSetup(program, ctx);
   registerSecrets(program, ctx);
@@ -47,6 +49,7 @@ AGENTSECRETS_PASSPHRASE (automation only; never put it in an agent's environment
   registerAudit(program, ctx);
   registerEnv(program, ctx);
   registerMcp(program, ctx, binPath);
+  registerSync(program, ctx);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

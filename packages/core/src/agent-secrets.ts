@@ -33,6 +33,7 @@ import {
 } from './policy.js';
 import { findProjectLink } from './project-link.js';
 import { readProxyState } from './proxy-state.js';
+import { TeamSync } from './team.js';
 
 /** Which way a use of a credential came in; recorded in the audit log. */
 export type Transport = AuditEvent['transport'];
@@ -147,6 +148,8 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
   readonly #audit: AuditLog;
   readonly #engine: InjectionEngine;
   readonly #cacheMs: number;
+  /** Team sync through `AGENTSECRETS_SERVER` (zero-knowledge: only ciphertext leaves this machine). */
+  readonly team: TeamSync;
   #snapshot: Promise<Snapshot> | undefined;
   readonly #inflight = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
@@ -167,6 +170,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     this.workspace = parts.workspace;
     this.project = parts.project;
     this.#cacheMs = parts.options.secretCacheMs ?? 30_000;
+    this.team = new TeamSync(this, (parts.options.env ?? process.env).AGENTSECRETS_SERVER);
     this.#policy = new PolicyStore(parts.paths.policy, parts.config.owner.publicKey);
     this.#audit = new AuditLog({ path: parts.paths.audit });
     const effective = () => this.#policy.effective(this.workspace.id, this.project.id);
@@ -520,7 +524,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
       secrets: (await this.store.list(this.namespace)).length,
       allowlist: policy.allowlist.length,
       auditLog: this.paths.audit,
-      lastSync: null,
+      lastSync: (await this.team.state().catch(() => undefined))?.lastSync ?? null,
       proxy:
         proxy === undefined
           ? null

@@ -77,3 +77,4 @@ export {
   readProxyState,
   writeProxyState,
 } from './proxy-state.js';
+export { type SyncDiff, type SyncState, TeamSync } from './team.js';

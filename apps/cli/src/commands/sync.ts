@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import type { Context } from '../context.js';
+import { json, line, promptHidden, table, usage } from '../io.js';
+
+async function password(ctx: Context, confirm: boolean): Promise<string> {
+  const fromEnv = ctx.io.env.AGENTSECRETS_SYNC_PASSWORD;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const first = await promptHidden(ctx.io, confirm ? 'Choose the account password: ' : 'Account password: ');
+  if (confirm) {
+    if (first.length < 10)
+      throw usage('the account password must be at least 10 characters', 'choose a longer one');
+    if ((await promptHidden(ctx.io, 'Repeat it: ')) !== first)
+      throw usage('the two passwords differ', 'run it again');
+  }
+  return first;
+}
+
+/** `signup`, `login`, `logout`, `workspace create|list|switch`, `secrets push|pull|diff`: team sync. */
+export function registerSync(program: Command, ctx: Context): void {
+  program
+    .command('signup <email>')
+    .description(
+      'create an account on the sync server (AGENTSECRETS_SERVER); the password never leaves this machine',
+    )
+    .action(async (email: string) => {
+      const core = await ctx.core();
+      await core.team.signup(email, await password(ctx, true));
+      line(ctx.io.stdout, `signed up and logged in as ${email}; next: agentsecrets workspace create NAME`);
+    });
+  program
+    .command('login <email>')
+    .description('log in to the sync server; the session is kept in the local vault')
+    .action(async (email: string) => {
+      await (await ctx.core()).team.login(email, await password(ctx, false));
+      line(ctx.io.stdout, `logged in as ${email}`);
+    });
+  program
+    .command('logout')
+    .description('revoke this session on the server and forget it here (local secrets stay)')
+    .action(async () => {
+      await (await ctx.core()).team.logout();
+      line(ctx.io.stdout, 'logged out');
+    });
+
+  const workspace = program.commands.find((c) => c.name() === 'workspace');
+  if (workspace === undefined) throw new Error('the workspace command is registered first');
+  workspace
+    .command('create <name>')
+    .description('create a team workspace (its key is made here; the server only stores it sealed)')
+    .action(async (name: string) => {
+      const ws = await (await ctx.core()).team.createWorkspace(name);
+      line(ctx.io.stdout, `created workspace ${ws.name} and switched to it`);
+    });
+  workspace
+    .command('list')
+    .description('team workspaces you belong to')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const core = await ctx.core();
+      const state = await core.team.state();
+      const list = (await core.team.workspaces()).map((w) => ({
+        id: w.id,
+        name: w.name,
+        role: w.role,
+        current: w.id === state?.workspaceId,
+        rotationPending: w.rotationPending,
+      }));
+      if (opts.json) return json(ctx.io.stdout, list);
+      line(
+        ctx.io.stdout,
+        table([['', 'NAME', 'ROLE'], ...list.map((w) => [w.current ? '*' : ' ', w.name, w.role])]),
+      );
+    });
+  workspace
+    .command('switch <name>')
+    .description('sync the current project with another team workspace')
+    .action(async (name: string) => {
+      const ws = await (await ctx.core()).team.switchWorkspace(name);
+      line(ctx.io.stdout, `now syncing with workspace ${ws.name}`);
+    });
+
+  const secrets = program.commands.find((c) => c.name() === 'secrets');
+  if (secrets === undefined) throw new Error('the secrets command is registered first');
+  secrets
+    .command('push')
+    .description('encrypt and push new or changed secrets of this project to the team workspace')
+    .action(async () => {
+      const { pushed, conflicts } = await (await ctx.core()).team.push();
+      line(ctx.io.stdout, pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing to push');
+      if (conflicts.length > 0) {
+        line(
+          ctx.io.stderr,
+          `conflict: ${conflicts.join(', ')} changed on the server since your last pull — run \`agentsecrets secrets diff\`, then pull`,
+        );
+        process.exitCode = 1;
+      }
+    });
+  secrets
+    .command('pull')
+    .description('pull and decrypt the team workspace secrets of this project into the local vault')
+    .action(async () => {
+      const { pulled } = await (await ctx.core()).team.pull();
+      line(ctx.io.stdout, pulled.length ? `pulled ${pulled.join(', ')}` : 'already up to date');
+    });
+  secrets
+    .command('diff')
+    .description('local-only, remote-only and changed secrets, by name')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const d = await (await ctx.core()).team.diff();
+      if (opts.json) return json(ctx.io.stdout, d);
+      for (const [label, names] of [
+        ['local only', d.localOnly],
+        ['remote only', d.remoteOnly],
+        ['changed', d.changed],
+      ] as const) {
+        if (names.length) line(ctx.io.stdout, `${label}: ${names.join(', ')}`);
+      }
+      if (!d.localOnly.length && !d.remoteOnly.length && !d.changed.length) line(ctx.io.stdout, 'in sync');
+    });
+}

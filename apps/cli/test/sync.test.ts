@@ -1,0 +1,79 @@
+// Team sync end to end: the built CLI on two machines (two homes) of one account, through a real sync server.
+// (Two different teammates need invites, which come with the next part of issue 5.)
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildServer, openDatabase } from '@agentsecrets/server';
+import { findLeaks } from '@agentsecrets/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshMachine, run } from './helpers.js';
+
+const CANARY = 'sk_live_TEAM_CANARY_a1b2c3d4e5';
+let server: Awaited<ReturnType<typeof buildServer>>;
+let db: Awaited<ReturnType<typeof openDatabase>>;
+let dir: string;
+let laptop: Awaited<ReturnType<typeof freshMachine>>;
+let desktop: Awaited<ReturnType<typeof freshMachine>>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'as-team-'));
+  db = await openDatabase(join(dir, 'sync.db'));
+  server = await buildServer({ db });
+  const url = await server.listen({ port: 0, host: '127.0.0.1' });
+  laptop = await freshMachine();
+  desktop = await freshMachine();
+  for (const m of [laptop, desktop]) {
+    m.env.AGENTSECRETS_SERVER = url;
+    m.env.AGENTSECRETS_SYNC_PASSWORD = 'team account password';
+  }
+});
+
+afterAll(async () => {
+  await server.close();
+  await db.close();
+  for (const d of [dir, laptop.root, desktop.root]) await rm(d, { recursive: true, force: true });
+});
+
+describe('team sync through the CLI', () => {
+  it('pushes from one machine and pulls on another; conflicts lose nothing', async () => {
+    const on = (m: typeof laptop) => ({ env: m.env, cwd: m.project });
+    expect((await run(['init', '--yes', '--project', 'app'], on(laptop))).code).toBe(0);
+    expect((await run(['init', '--yes', '--project', 'app'], on(desktop))).code).toBe(0);
+    const signup = await run(['signup', 'frank@example.com'], on(laptop));
+    expect(signup.code, signup.stderr).toBe(0);
+    expect((await run(['workspace', 'create', 'team'], on(laptop))).code).toBe(0);
+    await run(['secrets', 'set', 'API_KEY', '--stdin'], { ...on(laptop), input: CANARY });
+    const push = await run(['secrets', 'push'], on(laptop));
+    expect(push.stdout).toContain('pushed API_KEY');
+
+    expect((await run(['login', 'frank@example.com'], on(desktop))).code).toBe(0);
+    expect((await run(['workspace', 'switch', 'team'], on(desktop))).code).toBe(0);
+    expect(JSON.parse((await run(['secrets', 'diff', '--json'], on(desktop))).stdout)).toMatchObject({
+      remoteOnly: ['API_KEY'],
+    });
+    expect((await run(['secrets', 'pull'], on(desktop))).stdout).toContain('pulled API_KEY');
+    expect(JSON.parse((await run(['secrets', 'diff', '--json'], on(desktop))).stdout)).toMatchObject({
+      same: ['API_KEY'],
+    });
+    expect(JSON.parse((await run(['status', '--json'], on(laptop))).stdout).lastSync).toMatch(/^20\d\d-/);
+
+    // Both change the value; the laptop pushes first; the desktop's push is a conflict and overwrites nothing.
+    await run(['secrets', 'set', 'API_KEY', '--stdin'], { ...on(laptop), input: `${CANARY}-laptop` });
+    await run(['secrets', 'set', 'API_KEY', '--stdin'], { ...on(desktop), input: `${CANARY}-desktop` });
+    expect((await run(['secrets', 'push'], on(laptop))).stdout).toContain('pushed API_KEY');
+    const stale = await run(['secrets', 'push'], on(desktop));
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain('conflict: API_KEY');
+    expect(JSON.parse((await run(['secrets', 'diff', '--json'], on(desktop))).stdout)).toMatchObject({
+      changed: ['API_KEY'],
+    });
+    expect((await run(['secrets', 'diff'], on(laptop))).stdout).toContain('in sync');
+    const dump =
+      JSON.stringify(await db.query('SELECT * FROM secrets')) +
+      JSON.stringify(await db.query('SELECT * FROM users'));
+    expect(findLeaks(dump, CANARY)).toEqual([]);
+    expect(findLeaks(dump, 'team account password')).toEqual([]);
+    expect((await run(['logout'], on(desktop))).code).toBe(0);
+    expect((await run(['secrets', 'diff'], on(desktop))).code).toBe(6);
+  });
+});

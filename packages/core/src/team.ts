@@ -1,0 +1,298 @@
+import { AgentSecretsError } from '@agentsecrets/errors';
+import type { SecretStore } from '@agentsecrets/keychain';
+import { SyncClient, type SyncLocation, type SyncSession, type SyncWorkspace } from '@agentsecrets/sync';
+import { z } from 'zod';
+import type { AgentSecrets } from './agent-secrets.js';
+import { type HomePaths, readJsonFile, writeJsonFile } from './home.js';
+
+const StateSchema = z
+  .object({
+    server: z.string(),
+    email: z.string(),
+    userId: z.string(),
+    workspaceId: z.string().nullable(),
+    versions: z.record(z.string(), z.number().int()),
+    lastSync: z.string().nullable(),
+  })
+  .strict();
+/** `$AGENTSECRETS_HOME/sync.json` (0600): who is logged in where, and the versions last seen. No secrets. */
+export type SyncState = z.infer<typeof StateSchema>;
+
+// The session (tokens and the unlocked user key pairs) lives in the local vault, never in a plain file.
+const SESSION_NS = { workspace: 'agentsecrets-sync', project: 'session' };
+const SESSION_KEY = 'SESSION';
+const ENVIRONMENT = 'default';
+
+/** What `secrets diff` reports, by name only. */
+export interface SyncDiff {
+  readonly localOnly: string[];
+  readonly remoteOnly: string[];
+  readonly changed: string[];
+  readonly same: string[];
+}
+
+function syncPath(paths: HomePaths): string {
+  return paths.home.endsWith('/') ? `${paths.home}sync.json` : `${paths.home}/sync.json`;
+}
+
+function notLoggedIn(): AgentSecretsError {
+  return new AgentSecretsError('UNAUTHORIZED', 'not logged in to a sync server', {
+    hint: 'set AGENTSECRETS_SERVER and run `agentsecrets login EMAIL` (or `agentsecrets signup EMAIL`)',
+  });
+}
+
+async function saveSession(store: SecretStore, session: SyncSession): Promise<void> {
+  const data = {
+    userId: session.userId,
+    email: session.email,
+    accessToken: session.accessToken,
+    refreshToken: session.refreshToken,
+    box: [
+      Buffer.from(session.userKeys.box.publicKey).toString('base64'),
+      Buffer.from(session.userKeys.box.privateKey).toString('base64'),
+    ],
+    signing: [
+      Buffer.from(session.userKeys.signing.publicKey).toString('base64'),
+      Buffer.from(session.userKeys.signing.privateKey).toString('base64'),
+    ],
+  };
+  await store.set(SESSION_NS, SESSION_KEY, JSON.stringify(data));
+}
+
+async function loadSession(store: SecretStore): Promise<SyncSession> {
+  const raw = await store.get(SESSION_NS, SESSION_KEY);
+  if (raw === undefined) throw notLoggedIn();
+  const d = JSON.parse(raw.text()) as {
+    userId: string;
+    email: string;
+    accessToken: string;
+    refreshToken: string;
+    box: [string, string];
+    signing: [string, string];
+  };
+  raw.dispose();
+  const b = (t: string) => Buffer.from(t, 'base64');
+  return {
+    userId: d.userId,
+    email: d.email,
+    accessToken: d.accessToken,
+    refreshToken: d.refreshToken,
+    userKeys: {
+      box: { publicKey: b(d.box[0]), privateKey: b(d.box[1]) },
+      signing: { publicKey: b(d.signing[0]), privateKey: b(d.signing[1]) },
+    },
+  };
+}
+
+/**
+ * Team sync for one home: sign-up, login, workspaces, and push/pull/diff of the current project's secrets through
+ * the zero-knowledge client. The local store keeps working offline; sync only copies ciphertext in and out.
+ */
+export class TeamSync {
+  readonly #core: AgentSecrets;
+  readonly #server: string | undefined;
+
+  constructor(core: AgentSecrets, server: string | undefined) {
+    this.#core = core;
+    this.#server = server;
+  }
+
+  async state(): Promise<SyncState | undefined> {
+    return readJsonFile(syncPath(this.#core.paths), StateSchema);
+  }
+
+  async #saveState(state: SyncState): Promise<void> {
+    await writeJsonFile(syncPath(this.#core.paths), StateSchema.parse(state));
+  }
+
+  #client(state?: SyncState): SyncClient {
+    const server = state?.server ?? this.#server;
+    if (server === undefined || server === '') {
+      throw new AgentSecretsError('CONFIG_INVALID', 'no sync server is configured', {
+        hint: 'set AGENTSECRETS_SERVER to the sync server URL',
+      });
+    }
+    return new SyncClient(server);
+  }
+
+  async #session(): Promise<{ state: SyncState; client: SyncClient; session: SyncSession }> {
+    const state = await this.state();
+    if (state === undefined) throw notLoggedIn();
+    const client = this.#client(state);
+    return { state, client, session: await loadSession(this.#core.store) };
+  }
+
+  /** Creates an account on the server and logs in. */
+  async signup(email: string, password: string): Promise<void> {
+    await this.#client().signup(email, password);
+    await this.login(email, password);
+  }
+
+  /** Logs in; the session goes into the local vault. */
+  async login(email: string, password: string): Promise<void> {
+    const client = this.#client();
+    const session = await client.login(email, password);
+    await saveSession(this.#core.store, session);
+    const previous = await this.state();
+    await this.#saveState({
+      server: client.server,
+      email,
+      userId: session.userId,
+      workspaceId: previous?.userId === session.userId ? previous.workspaceId : null,
+      versions: previous?.userId === session.userId ? previous.versions : {},
+      lastSync: previous?.userId === session.userId ? previous.lastSync : null,
+    });
+  }
+
+  /** Revokes the session on the server and forgets it here. Local secrets stay. */
+  async logout(): Promise<void> {
+    const { client, session, state } = await this.#session();
+    await client.logout(session).catch(() => undefined);
+    await this.#core.store.delete(SESSION_NS, SESSION_KEY);
+    await this.#saveState({ ...state, workspaceId: null });
+  }
+
+  async workspaces(): Promise<SyncWorkspace[]> {
+    const { client, session } = await this.#session();
+    const list = await client.listWorkspaces(session);
+    await saveSession(this.#core.store, session);
+    return list;
+  }
+
+  async createWorkspace(name: string): Promise<SyncWorkspace> {
+    const { client, session, state } = await this.#session();
+    const ws = await client.createWorkspace(session, name);
+    await saveSession(this.#core.store, session);
+    await this.#saveState({ ...state, workspaceId: ws.id });
+    return ws;
+  }
+
+  async switchWorkspace(name: string): Promise<SyncWorkspace> {
+    const state = await this.state();
+    if (state === undefined) throw notLoggedIn();
+    const ws = (await this.workspaces()).find((w) => w.name === name || w.id === name);
+    if (ws === undefined) {
+      throw new AgentSecretsError(
+        'PROJECT_NOT_FOUND',
+        `no workspace named ${name.slice(0, 64)} on the server`,
+        {
+          hint: 'see `agentsecrets workspace list`',
+        },
+      );
+    }
+    await this.#saveState({ ...state, workspaceId: ws.id });
+    return ws;
+  }
+
+  async #location(): Promise<{
+    state: SyncState;
+    client: SyncClient;
+    session: SyncSession;
+    at: SyncLocation;
+  }> {
+    const { state, client, session } = await this.#session();
+    if (state.workspaceId === null) {
+      throw new AgentSecretsError('PROJECT_NOT_FOUND', 'no sync workspace is selected', {
+        hint: 'run `agentsecrets workspace create NAME` or `agentsecrets workspace switch NAME`',
+      });
+    }
+    const ws = (await client.listWorkspaces(session)).find((w) => w.id === state.workspaceId);
+    if (ws === undefined)
+      throw new AgentSecretsError('PROJECT_NOT_FOUND', 'the selected workspace is gone', {
+        hint: 'switch to another',
+      });
+    // Projects are matched by name inside a team workspace: each machine has its own local ids.
+    return {
+      state,
+      client,
+      session,
+      at: { workspace: ws, projectId: this.#core.project.name, environment: ENVIRONMENT },
+    };
+  }
+
+  #versionKey(at: SyncLocation, name: string): string {
+    return `${at.workspace.id}/${at.projectId}/${at.environment}/${name}`;
+  }
+
+  async #compare() {
+    const loc = await this.#location();
+    const minVersions: Record<string, number> = {};
+    for (const [k, v] of Object.entries(loc.state.versions)) {
+      const prefix = `${loc.at.workspace.id}/${loc.at.projectId}/${loc.at.environment}/`;
+      if (k.startsWith(prefix)) minVersions[k.slice(prefix.length)] = v;
+    }
+    const remote = new Map((await loc.client.pull(loc.session, loc.at, minVersions)).map((s) => [s.name, s]));
+    const ns = this.#core.namespace;
+    const local = new Map<string, Buffer>();
+    for (const name of await this.#core.store.list(ns)) {
+      const v = await this.#core.store.get(ns, name);
+      if (v !== undefined) local.set(name, v.bytes());
+    }
+    return { ...loc, remote, local };
+  }
+
+  /** Local-only, remote-only and changed secrets, by name. */
+  async diff(): Promise<SyncDiff> {
+    const { remote, local, session } = await this.#compare();
+    await saveSession(this.#core.store, session);
+    const names = [...new Set([...remote.keys(), ...local.keys()])].sort();
+    const out: SyncDiff = { localOnly: [], remoteOnly: [], changed: [], same: [] };
+    for (const n of names) {
+      const l = local.get(n);
+      const r = remote.get(n);
+      if (r === undefined) out.localOnly.push(n);
+      else if (l === undefined) out.remoteOnly.push(n);
+      else (l.equals(r.value) ? out.same : out.changed).push(n);
+    }
+    return out;
+  }
+
+  /**
+   * Pushes local secrets that are new or changed, each as the version after the one this client last saw. A
+   * secret someone else changed meanwhile is a conflict: nothing is overwritten, and it is reported by name.
+   */
+  async push(): Promise<{ pushed: string[]; conflicts: string[] }> {
+    const { remote, local, session, client, at, state } = await this.#compare();
+    const pushed: string[] = [];
+    const conflicts: string[] = [];
+    const versions = { ...state.versions };
+    for (const [name, value] of local) {
+      const r = remote.get(name);
+      if (r !== undefined && r.value.equals(value)) {
+        versions[this.#versionKey(at, name)] = r.version;
+        continue;
+      }
+      const seen = versions[this.#versionKey(at, name)] ?? 0;
+      if (r !== undefined && r.version !== seen) {
+        conflicts.push(name);
+        continue;
+      }
+      const result = await client.push(session, at, name, value, r?.version ?? 0);
+      if ('conflict' in result) conflicts.push(name);
+      else {
+        pushed.push(name);
+        versions[this.#versionKey(at, name)] = result.version;
+      }
+    }
+    await saveSession(this.#core.store, session);
+    await this.#saveState({ ...state, versions, lastSync: new Date().toISOString() });
+    return { pushed, conflicts };
+  }
+
+  /** Writes the remote secrets into the local store (the local store keeps working offline). */
+  async pull(): Promise<{ pulled: string[] }> {
+    const { remote, local, session, at, state } = await this.#compare();
+    const versions = { ...state.versions };
+    const pulled: string[] = [];
+    for (const [name, r] of remote) {
+      if (!local.get(name)?.equals(r.value)) {
+        await this.#core.setSecret(name, r.value);
+        pulled.push(name);
+      }
+      versions[this.#versionKey(at, name)] = r.version;
+    }
+    await saveSession(this.#core.store, session);
+    await this.#saveState({ ...state, versions, lastSync: new Date().toISOString() });
+    return { pulled };
+  }
+}
