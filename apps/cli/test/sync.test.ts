@@ -1,5 +1,4 @@
 // Team sync end to end: the built CLI on two machines (two homes) of one account, through a real sync server.
-// (Two different teammates need invites, which come with the next part of issue 5.)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,5 +74,61 @@ describe('team sync through the CLI', () => {
     expect(findLeaks(dump, 'team account password')).toEqual([]);
     expect((await run(['logout'], on(desktop))).code).toBe(0);
     expect((await run(['secrets', 'diff'], on(desktop))).code).toBe(6);
+  });
+
+  it('a team of two: invite, fingerprint checked out of band, admit, pull, roles, removal', async () => {
+    const bob = await freshMachine();
+    bob.env.AGENTSECRETS_SERVER = laptop.env.AGENTSECRETS_SERVER;
+    bob.env.AGENTSECRETS_SYNC_PASSWORD = 'bob has his own password';
+    const as = (m: typeof laptop) => ({ env: m.env, cwd: m.project });
+    try {
+      expect((await run(['init', '--yes', '--project', 'app'], as(bob))).code).toBe(0);
+      expect((await run(['signup', 'bob@example.com'], as(bob))).code).toBe(0);
+      const invited = await run(['workspace', 'invite', 'bob@example.com'], as(laptop));
+      expect(invited.stdout, invited.stderr).toContain('invited bob@example.com');
+      const accept = await run(['workspace', 'list', '--json'], as(bob));
+      const fingerprint = /fingerprint, ([0-9a-f ]+)/.exec(accept.stderr)?.[1]?.trim();
+      expect(fingerprint).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+      expect(JSON.parse(accept.stdout)).toEqual([]);
+      const shown = await run(['workspace', 'invite', 'bob@example.com'], as(laptop));
+      expect(shown.stdout).toContain(fingerprint!);
+      const wrong = await run(
+        [
+          'workspace',
+          'invite',
+          'bob@example.com',
+          '--fingerprint',
+          '0000 0000 0000 0000 0000 0000 0000 0000',
+        ],
+        as(laptop),
+      );
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('does not have that fingerprint');
+      expect(
+        (await run(['workspace', 'invite', 'bob@example.com', '--fingerprint', fingerprint!], as(laptop)))
+          .code,
+      ).toBe(0);
+      expect((await run(['workspace', 'switch', 'team'], as(bob))).code).toBe(0);
+      expect((await run(['secrets', 'pull'], as(bob))).stdout).toContain('pulled API_KEY');
+      const members = JSON.parse((await run(['workspace', 'members', '--json'], as(bob))).stdout);
+      expect(members.map((m: { email: string; role: string }) => `${m.email}:${m.role}`).sort()).toEqual([
+        'bob@example.com:member',
+        'frank@example.com:admin',
+      ]);
+      const notAdmin = await run(['workspace', 'invite', 'eve@example.com'], as(bob));
+      expect(notAdmin.code, notAdmin.stderr).toBe(3);
+      expect((await run(['workspace', 'demote', 'frank@example.com'], as(laptop))).code).toBe(2);
+      expect((await run(['workspace', 'promote', 'bob@example.com'], as(laptop))).code).toBe(0);
+      expect((await run(['workspace', 'demote', 'bob@example.com'], as(laptop))).code).toBe(0);
+      expect((await run(['workspace', 'remove', 'bob@example.com'], as(laptop))).stdout).toContain(
+        'rotation is pending',
+      );
+      expect(JSON.parse((await run(['workspace', 'list', '--json'], as(laptop))).stdout)[0]).toMatchObject({
+        rotationPending: true,
+      });
+      expect((await run(['secrets', 'pull'], as(bob))).code).toBe(4);
+    } finally {
+      await rm(bob.root, { recursive: true, force: true });
+    }
   });
 });

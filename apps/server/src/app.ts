@@ -467,5 +467,176 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }));
   });
 
+  async function requireAdmin(workspaceId: string, userId: string): Promise<void> {
+    if ((await membership(workspaceId, userId)).role !== 'admin') {
+      throw new HttpError(403, 'FORBIDDEN', 'only an admin of the workspace can do that');
+    }
+  }
+
+  const wsParam = z.object({ ws: ID });
+
+  // Inviting answers the same whether or not the email has an account. The invitee accepts by publishing their
+  // public keys to the invite; an admin then checks the fingerprint out of band and seals the workspace key to it.
+  app.post('/v1/workspaces/:ws/invites', async (req, reply) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    const { email } = z.object({ email: EMAIL }).parse(req.body);
+    await requireAdmin(ws, userId);
+    try {
+      await db.query(
+        'INSERT INTO invites (id, workspace_id, email, invited_by, user_id, status, created_at) VALUES ($1, $2, $3, $4, NULL, $5, $6)',
+        [`inv_${randomBytes(12).toString('base64url')}`, ws, email, userId, 'pending', Date.now()],
+      );
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+    }
+    return reply.status(202).send({ status: 'invited' });
+  });
+
+  app.get('/v1/workspaces/:ws/invites', async (req) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    await requireAdmin(ws, userId);
+    const rows = await db.query<{
+      id: string;
+      email: string;
+      status: string;
+      user_id: string | null;
+      box_public_key: string | null;
+      signing_public_key: string | null;
+    }>(
+      `SELECT i.id, i.email, i.status, i.user_id, u.box_public_key, u.signing_public_key
+         FROM invites i LEFT JOIN users u ON u.id = i.user_id WHERE i.workspace_id = $1 AND i.status <> 'done' ORDER BY i.created_at`,
+      [ws],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      email: r.email,
+      status: r.status,
+      userId: r.user_id,
+      boxPublicKey: r.box_public_key,
+      signingPublicKey: r.signing_public_key,
+    }));
+  });
+
+  app.get('/v1/invites', async (req) => {
+    const userId = authenticate(req);
+    const rows = await db.query<{ id: string; workspace_id: string; name: string; status: string }>(
+      `SELECT i.id, i.workspace_id, w.name, i.status FROM invites i JOIN users u ON u.email = i.email
+         JOIN workspaces w ON w.id = i.workspace_id WHERE u.id = $1 AND i.status <> 'done'`,
+      [userId],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      workspaceName: r.name,
+      status: r.status,
+    }));
+  });
+
+  app.post('/v1/invites/:id/accept', async (req, reply) => {
+    const userId = authenticate(req);
+    const { id } = z.object({ id: ID }).parse(req.params);
+    const rows = await db.query<{ id: string }>(
+      `SELECT i.id FROM invites i JOIN users u ON u.email = i.email WHERE i.id = $1 AND u.id = $2 AND i.status = 'pending'`,
+      [id, userId],
+    );
+    if (rows[0] === undefined) throw new HttpError(404, 'NOT_FOUND', 'no such invite');
+    await db.query(`UPDATE invites SET status = 'accepted', user_id = $2 WHERE id = $1`, [id, userId]);
+    return reply.status(204).send();
+  });
+
+  app.post('/v1/workspaces/:ws/members', async (req, reply) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    const { inviteId, sealedKey } = z.object({ inviteId: ID, sealedKey: B64 }).parse(req.body);
+    await requireAdmin(ws, userId);
+    await db.transaction(async (tx) => {
+      const invite = await tx.query<{ user_id: string | null }>(
+        `SELECT user_id FROM invites WHERE id = $1 AND workspace_id = $2 AND status = 'accepted'`,
+        [inviteId, ws],
+      );
+      const member = invite[0]?.user_id;
+      if (member === undefined || member === null)
+        throw new HttpError(404, 'NOT_FOUND', 'no accepted invite with that id');
+      const version = await tx.query<{ key_version: number }>(
+        'SELECT key_version FROM workspaces WHERE id = $1',
+        [ws],
+      );
+      await tx.query(
+        'INSERT INTO members (workspace_id, user_id, role, sealed_key, key_version) VALUES ($1, $2, $3, $4, $5)',
+        [ws, member, 'member', sealedKey, Number(version[0]?.key_version ?? 1)],
+      );
+      await tx.query(`UPDATE invites SET status = 'done' WHERE id = $1`, [inviteId]);
+    });
+    return reply.status(201).send({ status: 'member' });
+  });
+
+  app.get('/v1/workspaces/:ws/members', async (req) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    await membership(ws, userId);
+    const rows = await db.query<{
+      user_id: string;
+      email: string;
+      role: string;
+      box_public_key: string;
+      signing_public_key: string;
+    }>(
+      `SELECT m.user_id, u.email, m.role, u.box_public_key, u.signing_public_key FROM members m
+         JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY u.email`,
+      [ws],
+    );
+    return rows.map((r) => ({
+      userId: r.user_id,
+      email: r.email,
+      role: r.role,
+      boxPublicKey: r.box_public_key,
+      signingPublicKey: r.signing_public_key,
+    }));
+  });
+
+  app.put('/v1/workspaces/:ws/members/:user/role', async (req, reply) => {
+    const userId = authenticate(req);
+    const { ws, user } = z.object({ ws: ID, user: ID }).parse(req.params);
+    const { role } = z.object({ role: z.enum(['admin', 'member']) }).parse(req.body);
+    await requireAdmin(ws, userId);
+    await db.transaction(async (tx) => {
+      if (role === 'member') {
+        const admins = await tx.query<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM members WHERE workspace_id = $1 AND role = 'admin' AND user_id <> $2`,
+          [ws, user],
+        );
+        if (Number(admins[0]?.n ?? 0) === 0)
+          throw new HttpError(409, 'CONFLICT', 'a workspace keeps at least one admin');
+      }
+      await tx.query('UPDATE members SET role = $3 WHERE workspace_id = $1 AND user_id = $2', [
+        ws,
+        user,
+        role,
+      ]);
+    });
+    return reply.status(204).send();
+  });
+
+  // Removing a member marks the workspace key for rotation: until an admin client re-encrypts the workspace's
+  // secrets under a new key, clients report the rotation as pending.
+  app.delete('/v1/workspaces/:ws/members/:user', async (req, reply) => {
+    const userId = authenticate(req);
+    const { ws, user } = z.object({ ws: ID, user: ID }).parse(req.params);
+    await requireAdmin(ws, userId);
+    await db.transaction(async (tx) => {
+      const admins = await tx.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM members WHERE workspace_id = $1 AND role = 'admin' AND user_id <> $2`,
+        [ws, user],
+      );
+      if (Number(admins[0]?.n ?? 0) === 0)
+        throw new HttpError(409, 'CONFLICT', 'a workspace keeps at least one admin');
+      await tx.query('DELETE FROM members WHERE workspace_id = $1 AND user_id = $2', [ws, user]);
+      await tx.query('UPDATE workspaces SET rotation_pending = 1 WHERE id = $1', [ws]);
+    });
+    return reply.status(204).send();
+  });
+
   return app;
 }

@@ -5,6 +5,13 @@
  * @packageDocumentation
  */
 export { AuditLog, type AuditLogOptions, GENESIS_HASH } from './log.js';
-export { type AuditFilter, followAudit, readLast } from './read.js';
-export { type AuditEvent, type AuditEventInput, AuditEventSchema, TRANSPORTS } from './schema.js';
-export { type VerifyResult, verifyAuditLog } from './verify.js';
+export { type AuditFilter, type FollowOptions, followAudit, readLast } from './read.js';
+export {
+  type AuditEvent,
+  type AuditEventInput,
+  AuditEventSchema,
+  STATUSES,
+  STYLES,
+  TRANSPORTS,
+} from './schema.js';
+export { type VerifyFailure, type VerifyResult, verifyAuditLog } from './verify.js';

@@ -1,20 +1,23 @@
 import { appendFile, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AgentSecretsError } from '@agentsecrets/errors';
+import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
 import { withFileLock } from '@agentsecrets/keychain';
-import { lastLine, lineHash, rotatedPath } from './internal/files.js';
+import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
 import { type AuditEvent, type AuditEventInput, validateInput } from './schema.js';
 
-/** The `prev` of the first line ever written. */
+/** The `prev` of the first line ever written: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** Options of {@link AuditLog}. */
 export interface AuditLogOptions {
+  /** The live file, e.g. `~/.agentsecrets/audit.jsonl`. Its directory is created (0700) when missing. */
   readonly path: string;
-  /** Size at which the live file is rotated. Default 10 MiB. */
+  /** Size at which the live file is rotated before the next append. Default 10 MiB. */
   readonly maxBytes?: number;
-  /** Rotated files kept (`audit.jsonl.1` … `.N`). Default 5. */
+  /** Rotated files kept (`audit.jsonl.1` … `.N`, `.1` the newest). Default 5, at least 1. */
   readonly maxFiles?: number;
+  /** How long an append waits for another process's lock before failing with `AUDIT_IO`. Default 10 s. */
+  readonly lockTimeoutMs?: number;
 }
 
 /** An event's id: derived from its own content, so an edited line no longer matches its id. */
@@ -26,7 +29,10 @@ export function eventId(withoutId: Omit<AuditEvent, 'id'> | Record<string, unkno
   return `ev_${lineHash(JSON.stringify(sorted)).slice(0, 32)}`;
 }
 
-/** Serializes an event with a stable field order: ts, id, prev, then the rest as in the schema. */
+/**
+ * Serializes an event in its one canonical form: ts, id, prev, then the other fields in schema order. The verifier
+ * re-serializes each line it reads and compares bytes, so an edit that leaves this form is named at its own line.
+ */
 export function serialize(event: AuditEvent): string {
   const { ts, id, prev, ...rest } = event;
   return JSON.stringify({ ts, id, prev, ...rest });
@@ -44,11 +50,20 @@ function ioError(action: string, path: string, cause: unknown): AgentSecretsErro
   );
 }
 
+interface Pending {
+  readonly fields: AuditEventInput;
+  readonly resolve: (e: AuditEvent) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Appends written in one batch at most: bounds one write and the time one lock is held. */
+const MAX_BATCH = 1000;
+
 /**
  * The append-only, hash-chained audit log. Each line holds the hash of the line before it (`prev`) and an id derived
  * from its own content, so an edited, deleted or reordered line is found by {@link verifyAuditLog}. Several
  * processes (proxy, CLI, MCP server) append safely: each append holds an exclusive lock file while it reads the last
- * line's hash, rotates if the file is full, and appends one whole line.
+ * line's hash from the file's tail, rotates if the file is full, and appends whole lines in one write.
  *
  * @example
  * ```ts
@@ -59,20 +74,26 @@ function ioError(action: string, path: string, cause: unknown): AgentSecretsErro
  * ```
  */
 export class AuditLog {
+  /** The live file. */
   readonly path: string;
   readonly #maxBytes: number;
   readonly #maxFiles: number;
+  readonly #lockTimeoutMs: number;
+  readonly #pending: Pending[] = [];
+  #writing = false;
 
   constructor(options: AuditLogOptions) {
     this.path = options.path;
     this.#maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
-    this.#maxFiles = Math.max(1, options.maxFiles ?? 5);
+    this.#maxFiles = Math.max(1, Math.floor(options.maxFiles ?? 5));
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   }
 
   /**
-   * Validates and appends one event; resolves with it as written. Events appended while a write is in progress are
-   * written together by the next one, under one lock and in one `write`, in the order they were appended — so a
-   * busy proxy pays one lock per batch, not per call, and the queue cannot grow without bound.
+   * Validates and appends one event; resolves with it as written. Rejects with `AUDIT_EVENT_INVALID` (naming the
+   * field, never its content) before anything is written, or with `AUDIT_IO`. Events appended while a write is in
+   * progress are written together by the next one, under one lock and in one `write`, in the order they were
+   * appended — so a busy proxy pays one lock per batch, not per call.
    */
   append(input: AuditEventInput): Promise<AuditEvent> {
     let fields: AuditEventInput;
@@ -87,20 +108,13 @@ export class AuditLog {
     });
   }
 
-  readonly #pending: {
-    fields: AuditEventInput;
-    resolve: (e: AuditEvent) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  #writing = false;
-
   async #drain(): Promise<void> {
     this.#writing = true;
     while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, 1000);
+      const batch = this.#pending.splice(0, MAX_BATCH);
       try {
         const events = await this.#write(batch.map((b) => b.fields));
-        for (const [i, b] of batch.entries()) b.resolve(events[i]!);
+        for (const [i, b] of batch.entries()) b.resolve(events[i] as AuditEvent);
       } catch (e) {
         for (const b of batch) b.reject(e);
       }
@@ -112,41 +126,79 @@ export class AuditLog {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 }).catch((e: unknown) => {
       throw ioError('create the directory of', this.path, e);
     });
-    return withFileLock(`${this.path}.lock`, { timeoutMs: 10_000, staleMs: 10_000 }, async () => {
-      try {
-        let prev = await this.#prevHash();
-        const events: AuditEvent[] = [];
-        const lines: string[] = [];
-        for (const fields of batch) {
-          const partial = { ts: new Date().toISOString(), prev, ...fields };
-          const event = { ...partial, id: eventId(partial) } as AuditEvent;
-          const line = serialize(event);
-          events.push(event);
-          lines.push(line);
-          prev = lineHash(line);
-        }
-        await appendFile(this.path, `${lines.join('\n')}\n`, { mode: 0o600 });
-        return events;
-      } catch (e) {
-        if (e instanceof AgentSecretsError) throw e;
-        throw ioError('append to', this.path, e);
-      }
-    });
+    try {
+      return await withFileLock(
+        `${this.path}.lock`,
+        { timeoutMs: this.#lockTimeoutMs, staleMs: 10_000 },
+        async (assertHeld) => {
+          try {
+            const { prev: first, torn } = await this.#chainTail();
+            let prev = first;
+            const events: AuditEvent[] = [];
+            const lines: string[] = [];
+            for (const fields of batch) {
+              const partial = { ts: new Date().toISOString(), prev, ...fields };
+              const event = { ...partial, id: eventId(partial) } as AuditEvent;
+              const line = serialize(event);
+              events.push(event);
+              lines.push(line);
+              prev = lineHash(line);
+            }
+            await assertHeld();
+            // A torn last line (a crash mid-write) keeps a line of its own: the newline in front stops the new
+            // lines from being glued to it, the chain continues from its bytes, and the verifier names it.
+            await appendFile(this.path, `${torn ? '\n' : ''}${lines.join('\n')}\n`, {
+              mode: 0o600,
+              flag: 'a',
+            });
+            return events;
+          } catch (e) {
+            // assertHeld's VAULT_BUSY (the lock was taken from us) is an I/O failure of the log, like any other.
+            throw ioError(isAgentSecretsError(e) ? 'keep the lock of' : 'append to', this.path, e);
+          }
+        },
+      );
+    } catch (e) {
+      if (isAgentSecretsError(e) && e.code.startsWith('AUDIT_')) throw e;
+      // The lock failed: another process held it past the timeout (VAULT_BUSY), or the lock file could not be
+      // created. Both are the audit log's I/O failing; the lock's own code would point at the vault.
+      const busy = isAgentSecretsError(e) && e.code === 'VAULT_BUSY';
+      throw new AgentSecretsError(
+        'AUDIT_IO',
+        `cannot lock the audit log ${this.path}${busy ? ` (still held by another process after ${this.#lockTimeoutMs} ms)` : ''}`,
+        { hint: `if no agentsecrets process is running, delete ${this.path}.lock`, cause: e },
+      );
+    }
   }
 
-  /** The hash of the newest line, rotating the live file first when it is full. Runs under the lock. */
-  async #prevHash(): Promise<string> {
+  /**
+   * The hash of the newest line and whether the live file ends in a torn write, rotating the live file first when it
+   * is full. Runs under the lock; reads only the tail of one file.
+   */
+  async #chainTail(): Promise<{ prev: string; torn: boolean }> {
     const size = await stat(this.path).then(
       (s) => s.size,
-      () => 0,
+      (e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+        throw e;
+      },
     );
-    if (size >= this.#maxBytes) await this.#rotate();
-    const last = (await lastLine(this.path)) ?? (await lastLine(rotatedPath(this.path, 1)));
-    return last === undefined ? GENESIS_HASH : lineHash(last);
+    const full = size >= this.#maxBytes;
+    if (full) await this.#rotate();
+    const live = full ? undefined : await readTail(this.path);
+    if (live?.last !== undefined) return { prev: lineHash(live.last), torn: live.torn };
+    // An empty or missing live file (just rotated, or a crash between rename and write): the chain continues from
+    // the newest rotated file, if there is one.
+    const rotated = await readTail(rotatedPath(this.path, 1));
+    return { prev: rotated.last === undefined ? GENESIS_HASH : lineHash(rotated.last), torn: false };
   }
 
   async #rotate(): Promise<void> {
-    await unlink(rotatedPath(this.path, this.#maxFiles)).catch(() => undefined);
+    // Everything from index maxFiles up goes, not just `.maxFiles`: files left by a larger maxFiles would otherwise
+    // sit beyond a gap and break verification.
+    for (const i of await rotatedIndexes(this.path)) {
+      if (i >= this.#maxFiles) await unlink(rotatedPath(this.path, i)).catch(() => undefined);
+    }
     for (let i = this.#maxFiles - 1; i >= 1; i -= 1) {
       await rename(rotatedPath(this.path, i), rotatedPath(this.path, i + 1)).catch(() => undefined);
     }

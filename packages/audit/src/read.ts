@@ -1,20 +1,41 @@
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { linesBackwards, rotatedPath } from './internal/files.js';
+import { ioStats, LineSplitter, linesBackwards, rotatedIndexes, rotatedPath } from './internal/files.js';
 import { type AuditEvent, AuditEventSchema } from './schema.js';
 
-/** Which events to show. */
+/** Which events to show. Every given criterion must match. */
 export interface AuditFilter {
+  /** Events that used this key name. */
   readonly secret?: string;
   readonly status?: AuditEvent['status'];
   readonly transport?: AuditEvent['transport'];
+  /** Events at or after this time. */
   readonly since?: Date;
+  /** Events at or before this time. */
   readonly until?: Date;
 }
 
-function parse(line: string): AuditEvent | undefined {
+/** Options of {@link followAudit}. */
+export interface FollowOptions {
+  readonly filter?: AuditFilter;
+  /** Stops following; the iteration then ends normally. */
+  readonly signal?: AbortSignal;
+  /** Start after the current last line (default) or, with `false`, at the live file's first line. */
+  readonly fromEnd?: boolean;
+  /** How often to look for new lines. Default 100 ms. */
+  readonly pollMs?: number;
+}
+
+// Lines are written in `ts` order (the timestamp is taken under the lock), but a clock stepped back by NTP can put
+// an earlier time after a later one. Reading backwards for `since`, we stop only this far before it.
+const CLOCK_SLACK_MS = 10 * 60 * 1000;
+
+const FOLLOW_CHUNK = 1024 * 1024;
+
+function parse(line: Buffer): AuditEvent | undefined {
+  if (line.length === 0) return undefined;
   try {
-    const parsed = AuditEventSchema.safeParse(JSON.parse(line));
+    const parsed = AuditEventSchema.safeParse(JSON.parse(line.toString('utf8')));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
@@ -32,26 +53,28 @@ function matches(e: AuditEvent, f: AuditFilter): boolean {
 }
 
 /**
- * The last `n` events matching `filter`, oldest first. Reads backwards from the end of the live file, then of the
- * rotated ones, and stops as soon as it has enough: a 1 GB log is not read whole. Lines that do not parse are
- * skipped (`verifyAuditLog` reports them). A missing log is empty.
+ * The last `n` events matching `filter`, oldest first (newest last). Reads backwards in chunks from the end of the
+ * live file, then of each rotated file, newest first, and stops as soon as it has `n` — or, with `since`, once it is
+ * well before that time — so a 1 GB log is not read whole. Lines that do not parse are skipped (`verifyAuditLog`
+ * reports them); a run of more than 1 MiB without a newline is damage, and the file is not read past it. A missing
+ * log is empty.
+ *
+ * @example
+ * ```ts
+ * const blocked = await readLast(`${home}/audit.jsonl`, 20, { status: 'BLOCKED', secret: 'STRIPE_KEY' });
+ * ```
  */
 export async function readLast(path: string, n: number, filter: AuditFilter = {}): Promise<AuditEvent[]> {
   const out: AuditEvent[] = [];
-  if (n <= 0) return out;
-  for (let i = 0; i <= 64; i += 1) {
-    const file = i === 0 ? path : rotatedPath(path, i);
-    if (
-      i > 0 &&
-      !(await stat(file).then(
-        () => true,
-        () => false,
-      ))
-    )
-      break;
+  if (!(n > 0)) return out;
+  const stopBefore = filter.since === undefined ? undefined : filter.since.getTime() - CLOCK_SLACK_MS;
+  const files = [path, ...(await rotatedIndexes(path)).map((i) => rotatedPath(path, i))];
+  for (const file of files) {
     for await (const line of linesBackwards(file)) {
       const event = parse(line);
-      if (event === undefined || !matches(event, filter)) continue;
+      if (event === undefined) continue;
+      if (stopBefore !== undefined && Date.parse(event.ts) < stopBefore) return out.reverse();
+      if (!matches(event, filter)) continue;
       out.push(event);
       if (out.length >= n) return out.reverse();
     }
@@ -59,60 +82,113 @@ export async function readLast(path: string, n: number, filter: AuditFilter = {}
   return out.reverse();
 }
 
+async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
 /**
- * Follows the log like `tail -f`: yields each new matching event as it is appended, across rotations, until the
- * signal aborts. With `fromEnd` (the default) it starts after the current last line.
+ * Follows the log like `tail -f`: yields each new matching event as it is appended, by any process, until the
+ * signal aborts. Survives rotation: when the live file is replaced, the rest of the old one (found again by inode
+ * among the rotated files, however many rotations happened meanwhile) is read before the new one. Reads in bounded
+ * chunks and yields only complete lines.
+ *
+ * @example
+ * ```ts
+ * const stop = new AbortController();
+ * for await (const e of followAudit(`${home}/audit.jsonl`, { signal: stop.signal, filter: { status: 'BLOCKED' } })) {
+ *   console.log(e.ts, e.target, e.reason);
+ * }
+ * ```
  */
-export async function* followAudit(
-  path: string,
-  options: { filter?: AuditFilter; signal?: AbortSignal; fromEnd?: boolean; pollMs?: number } = {},
-): AsyncGenerator<AuditEvent> {
+export async function* followAudit(path: string, options: FollowOptions = {}): AsyncGenerator<AuditEvent> {
   const filter = options.filter ?? {};
   const pollMs = options.pollMs ?? 100;
+  const signal = options.signal;
+  const splitter = new LineSplitter();
   let ino: number | undefined;
   let offset = 0;
-  let partial = '';
-  const current = await stat(path).catch(() => undefined);
-  if (current !== undefined) {
-    ino = current.ino;
-    offset = options.fromEnd === false ? 0 : current.size;
+
+  // Reads `handle` from `from` to its current end, yielding complete matching lines; returns the new offset.
+  async function* drain(handle: FileHandle, from: number): AsyncGenerator<AuditEvent, number> {
+    let position = from;
+    const chunk = Buffer.alloc(FOLLOW_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      if (bytesRead === 0) return position;
+      ioStats.bytesRead += bytesRead;
+      position += bytesRead;
+      const lines = splitter.push(Buffer.from(chunk.subarray(0, bytesRead)));
+      if (splitter.overlong) splitter.reset(); // not the log's bytes: skip them
+      for (const line of lines) {
+        const event = parse(line);
+        if (event !== undefined && matches(event, filter)) yield event;
+      }
+    }
   }
-  const readFrom = async (file: string, from: number): Promise<{ text: string; size: number }> => {
-    const handle = await open(file, 'r').catch(() => undefined);
-    if (handle === undefined) return { text: '', size: from };
-    try {
-      const { size } = await handle.stat();
-      if (size <= from) return { text: '', size };
-      const buf = Buffer.alloc(size - from);
-      await handle.read(buf, 0, buf.length, from);
-      return { text: buf.toString('utf8'), size };
-    } finally {
-      await handle.close();
+
+  // Inodes of the rotated files that hold only lines older than the live file's.
+  let older = new Set<number>();
+  for (const index of await rotatedIndexes(path)) {
+    const s = await stat(rotatedPath(path, index)).catch(() => undefined);
+    if (s !== undefined) older.add(s.ino);
+  }
+  const first = await openIfExists(path);
+  if (first !== undefined) {
+    const s = await first.stat();
+    await first.close();
+    ino = s.ino;
+    offset = options.fromEnd === false ? 0 : s.size;
+  }
+
+  // A function, not a property read: TypeScript would keep the loop condition's narrowing across the awaits.
+  const stopped = (): boolean => signal?.aborted === true;
+  while (!stopped()) {
+    const live = await openIfExists(path);
+    if (live !== undefined) {
+      try {
+        const s = await live.stat();
+        if (ino !== undefined && s.ino !== ino) {
+          // Replaced since the last look: finish the old file, then any files rotated after it, oldest first.
+          const rotated: { index: number; handle: FileHandle; ino: number }[] = [];
+          try {
+            for (const index of await rotatedIndexes(path)) {
+              const h = await openIfExists(rotatedPath(path, index));
+              if (h !== undefined) rotated.push({ index, handle: h, ino: (await h.stat()).ino });
+            }
+            const oldIndex = rotated.find((r) => r.ino === ino)?.index;
+            // Found: it and the files rotated after it (lower indexes). Not found: it was rotated away altogether
+            // (then the files that were not there before are all newer), or moved aside by hand (then none are).
+            const backlog = rotated
+              .filter((r) => (oldIndex === undefined ? !older.has(r.ino) : r.index <= oldIndex))
+              .reverse();
+            for (const r of backlog) {
+              splitter.reset();
+              yield* drain(r.handle, r.index === oldIndex ? offset : 0);
+            }
+          } finally {
+            for (const r of rotated) await r.handle.close();
+          }
+          older = new Set(rotated.map((r) => r.ino));
+          splitter.reset();
+          offset = 0;
+        }
+        if (s.size < offset) {
+          // Truncated in place: start again from its beginning.
+          splitter.reset();
+          offset = 0;
+        }
+        ino = s.ino;
+        offset = yield* drain(live, offset);
+      } finally {
+        await live.close();
+      }
     }
-  };
-  while (!options.signal?.aborted) {
-    const s = await stat(path).catch(() => undefined);
-    let text = '';
-    if (s !== undefined && ino !== undefined && s.ino !== ino) {
-      // Rotated: finish the old file (now `.1`), then start the new one from its beginning.
-      text += (await readFrom(rotatedPath(path, 1), offset)).text;
-      offset = 0;
-    }
-    if (s !== undefined) {
-      ino = s.ino;
-      if (s.size < offset) offset = 0;
-      const chunk = await readFrom(path, offset);
-      text += chunk.text;
-      offset = chunk.size;
-    }
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      const event = line.trim() === '' ? undefined : parse(line);
-      if (event !== undefined && matches(event, filter)) yield event;
-    }
-    await sleep(pollMs, undefined, options.signal === undefined ? {} : { signal: options.signal }).catch(
-      () => undefined,
-    );
+    if (stopped()) break;
+    await sleep(pollMs, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
   }
 }

@@ -1,81 +1,220 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { lineHash, rotatedPath } from './internal/files.js';
-import { eventId, GENESIS_HASH } from './log.js';
-import { AuditEventSchema } from './schema.js';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { filesOldestFirst, LineSplitter, lineHash, MAX_LINE } from './internal/files.js';
+import { eventId, GENESIS_HASH, serialize } from './log.js';
+import { type AuditEvent, AuditEventSchema, offendingField } from './schema.js';
+
+/** Where and why the chain breaks. */
+export interface VerifyFailure {
+  /** The file holding the line: the live file or a rotated one (`audit.jsonl.2`). */
+  readonly file: string;
+  /** 1-based line number within that file. */
+  readonly line: number;
+  /** What is wrong, in words. Never quotes the line. */
+  readonly reason: string;
+}
 
 /** The outcome of {@link verifyAuditLog}. */
 export interface VerifyResult {
+  /** True when every line of every file checked out. */
   readonly ok: boolean;
-  /** Lines checked. */
+  /** Lines checked, across all files, up to and including a bad one. */
   readonly lines: number;
-  /** The first line where the chain breaks: file, 1-based line number, and what was found. */
-  readonly firstBad?: { readonly file: string; readonly line: number; readonly reason: string };
+  /** The first line that is not what the writer wrote. */
+  readonly firstBad?: VerifyFailure;
+  /**
+   * Present (true) when the oldest kept file does not start at the genesis hash because older files were rotated
+   * away: its first line's `prev` was taken on trust as the anchor, so lines removed before it cannot be detected.
+   */
+  readonly anchored?: true;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+const REASON = {
+  json: 'not valid JSON: the line was edited or a write was torn',
+  canonical: 'not byte for byte what the writer writes: the line was edited',
+  id: 'its content does not match its id: the line was edited',
+  genesis:
+    'the first line does not start the chain at the genesis hash: lines or files before it were removed',
+  reordered:
+    'out of place: it does not follow the line before it, but the next line does; lines were reordered or this one was inserted',
+  gap: 'it does not follow the line before it: a line is missing just before it, or the line before it was edited and its id recomputed',
+  overlong: `more than ${MAX_LINE} bytes with no newline: not written by the audit log`,
+  torn: 'the last line is incomplete: a write was torn or the file was truncated',
+} as const;
+
+type Checked = { readonly event: AuditEvent } | { readonly reason: string };
+
+/** One line on its own: JSON, schema, the writer's exact bytes, an id matching the content. */
+function check(bytes: Buffer): Checked {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { reason: REASON.json };
+  }
+  const result = AuditEventSchema.safeParse(parsed);
+  if (!result.success) {
+    const { unknown, field } = offendingField(result.error);
+    return {
+      reason: `not a valid audit event (${unknown ? `unknown field ${field}` : `field ${field}`}): the line was edited`,
+    };
+  }
+  if (!Buffer.from(serialize(result.data), 'utf8').equals(bytes)) return { reason: REASON.canonical };
+  if (eventId(result.data) !== result.data.id) return { reason: REASON.id };
+  return { event: result.data };
+}
+
+/** A line whose `prev` does not match, judged once the next line is seen. */
+interface Suspect {
+  readonly file: string;
+  readonly line: number;
+  /** The hash of the line before the suspect one. */
+  readonly hashBefore: string;
+}
+
+function gapAt(suspect: Suspect): VerifyFailure {
+  return { file: suspect.file, line: suspect.line, reason: REASON.gap };
+}
+
+interface Snapshot {
+  readonly file: string;
+  readonly handle: FileHandle;
+  /** Bytes to check: the size when the walk began. */
+  readonly size: number;
 }
 
 /**
- * Walks the rotated files oldest first, then the live one, line by line, and checks every line: valid JSON and
- * schema, an id that matches its own content (an edited line fails here), and a `prev` equal to the hash of the line
- * before it (a deleted or reordered line fails at the line after the gap). The very first line must carry the
- * genesis hash, unless older files were rotated away, in which case the oldest kept line is taken as the anchor.
- * A hash chain kept beside the data cannot detect the last lines being cut off or the whole chain being rewritten.
+ * Opens every file of the log at once, oldest first, and checks that no rotation moved them meanwhile (each path
+ * still names the inode opened), so a verification running beside busy writers walks one consistent set of files.
+ * Rotated files never change again; the live file is checked up to its size at this moment.
+ */
+async function snapshot(path: string): Promise<Snapshot[]> {
+  for (let attempt = 0; ; attempt += 1) {
+    const files = await filesOldestFirst(path);
+    const opened: (Snapshot & { readonly ino: number })[] = [];
+    let stable = true;
+    try {
+      for (const file of files) {
+        const handle = await open(file, 'r').catch((e: unknown) => {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw e;
+        });
+        if (handle === undefined) {
+          if (file !== path) stable = false; // a rotated file moved between listing and opening
+          continue;
+        }
+        const s = await handle.stat();
+        opened.push({ file, handle, size: s.size, ino: s.ino });
+      }
+      for (const o of opened) {
+        if ((await stat(o.file).catch(() => undefined))?.ino !== o.ino) stable = false;
+      }
+      if (stable && (await filesOldestFirst(path)).length !== files.length) stable = false;
+    } catch (e) {
+      for (const o of opened) await o.handle.close();
+      throw e;
+    }
+    if (stable || attempt >= 20) return opened;
+    for (const o of opened) await o.handle.close();
+    await sleep(5 + Math.random() * 20);
+  }
+}
+
+/**
+ * Checks the whole chain: the rotated files oldest first, then the live one, streamed in chunks (memory stays
+ * bounded whatever the size). Each line must be valid JSON and a valid event, byte for byte in the writer's form,
+ * with an id matching its content, and with `prev` equal to the hash of the exact bytes of the line before it —
+ * across file boundaries too. The first line must carry the genesis hash, unless older files were rotated away: then
+ * the oldest kept line is the anchor (`anchored`). Names the first bad line (file, 1-based line number):
+ *
+ * - an edited line: that line (its bytes or its id no longer match its content);
+ * - a deleted line: the line after the gap (its `prev` names a line that is not there);
+ * - reordered or inserted lines: the first line out of place (the line after it continues from the line before it);
+ * - invalid JSON or schema, a run too long to be a line, a torn last line: that line.
+ *
+ * An edit that also recomputes the id is seen one line later, at the line whose `prev` no longer matches, and the
+ * reason says so. A chain kept beside the data cannot show the newest lines cut off (what remains still chains), nor
+ * a whole chain rewritten by someone with write access.
+ *
+ * @example
+ * ```ts
+ * const { ok, firstBad } = await verifyAuditLog(`${home}/audit.jsonl`);
+ * if (!ok) console.error(`broken at ${firstBad?.file}:${firstBad?.line}: ${firstBad?.reason}`);
+ * ```
  */
 export async function verifyAuditLog(path: string): Promise<VerifyResult> {
-  const files: string[] = [];
-  for (let i = 64; i >= 1; i -= 1) if (await exists(rotatedPath(path, i))) files.push(rotatedPath(path, i));
-  if (await exists(path)) files.push(path);
-  const anchored = files.length > 0 && files[0] !== path;
-  let previous: string | undefined;
+  let previousHash: string | undefined;
+  let anchored = false;
   let total = 0;
-  for (const file of files) {
-    let n = 0;
-    const stream = createReadStream(file, { encoding: 'utf8' });
-    const bad = (reason: string): VerifyResult => {
-      stream.destroy();
-      return { ok: false, lines: total, firstBad: { file, line: n, reason } };
-    };
-    let endsWithNewline = true;
-    stream.on('data', (chunk: string | Buffer) => {
-      if (chunk.length > 0) endsWithNewline = String(chunk).endsWith('\n');
-    });
-    for await (const line of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
-      n += 1;
-      total += 1;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        return bad('not valid JSON (edited or truncated)');
-      }
-      const result = AuditEventSchema.safeParse(parsed);
-      if (!result.success) return bad('not a valid audit event (edited)');
-      const event = result.data;
-      if (eventId(parsed as Record<string, unknown>) !== event.id)
-        return bad('its content does not match its id (edited)');
-      const expected = previous === undefined ? (anchored ? event.prev : GENESIS_HASH) : lineHash(previous);
-      if (event.prev !== expected) {
-        return bad(
-          previous === undefined
-            ? 'the first line does not start the chain (lines before it were removed)'
-            : 'its prev does not match the line before it (a line was removed, inserted or reordered here, or the previous line was edited)',
-        );
-      }
-      previous = line;
-    }
-    if (n > 0 && !endsWithNewline)
-      return {
-        ok: false,
-        lines: total,
-        firstBad: { file, line: n, reason: 'the last line is incomplete (truncated write)' },
+  // A `prev` mismatch is judged with one line of lookahead: if the next line follows the line before the mismatch,
+  // the mismatched line is out of place (reordered, inserted); otherwise a line is missing before it.
+  let suspect: Suspect | undefined;
+
+  const result = (firstBad?: VerifyFailure): VerifyResult => ({
+    ok: firstBad === undefined,
+    lines: total,
+    ...(firstBad === undefined ? {} : { firstBad }),
+    ...(anchored ? { anchored: true as const } : {}),
+  });
+
+  const files = await snapshot(path);
+  try {
+    for (const { file, handle, size } of files) {
+      const splitter = new LineSplitter();
+      let n = 0;
+
+      const visit = (bytes: Buffer): VerifyFailure | undefined => {
+        n += 1;
+        total += 1;
+        const checked = check(bytes);
+        if ('reason' in checked) {
+          // A line that fails on its own is the first bad one, unless a mismatch before it is still being judged.
+          return suspect === undefined ? { file, line: n, reason: checked.reason } : gapAt(suspect);
+        }
+        const { event } = checked;
+        if (suspect !== undefined) {
+          if (event.prev !== suspect.hashBefore) return gapAt(suspect);
+          return { file: suspect.file, line: suspect.line, reason: REASON.reordered };
+        }
+        if (previousHash === undefined) {
+          if (event.prev !== GENESIS_HASH) {
+            if (file === path) return { file, line: n, reason: REASON.genesis };
+            anchored = true;
+          }
+        } else if (event.prev !== previousHash) {
+          suspect = { file, line: n, hashBefore: previousHash };
+        }
+        previousHash = lineHash(bytes);
+        return undefined;
       };
+
+      const chunk = Buffer.alloc(256 * 1024);
+      let position = 0;
+      while (position < size) {
+        const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - position), position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        for (const line of splitter.push(Buffer.from(chunk.subarray(0, bytesRead)))) {
+          const failure = visit(line);
+          if (failure !== undefined) return result(failure);
+        }
+        if (splitter.overlong) {
+          total += 1;
+          return result(
+            suspect === undefined ? { file, line: n + 1, reason: REASON.overlong } : gapAt(suspect),
+          );
+        }
+      }
+      if (splitter.rest.length > 0) {
+        // The live file may be growing: bytes after its last newline are a write still in progress when the file
+        // is longer now than when the walk began. Anything else without a newline was torn.
+        if (file === path && (await handle.stat()).size > size) break;
+        total += 1;
+        return result(suspect === undefined ? { file, line: n + 1, reason: REASON.torn } : gapAt(suspect));
+      }
+    }
+  } finally {
+    for (const { handle } of files) await handle.close();
   }
-  return { ok: true, lines: total };
+  return result(suspect === undefined ? undefined : gapAt(suspect));
 }

@@ -258,7 +258,7 @@ export class TeamSync {
     const versions = { ...state.versions };
     for (const [name, value] of local) {
       const r = remote.get(name);
-      if (r !== undefined && r.value.equals(value)) {
+      if (r?.value.equals(value)) {
         versions[this.#versionKey(at, name)] = r.version;
         continue;
       }
@@ -294,5 +294,69 @@ export class TeamSync {
     await saveSession(this.#core.store, session);
     await this.#saveState({ ...state, versions, lastSync: new Date().toISOString() });
     return { pulled };
+  }
+
+  async #current(): Promise<{ client: SyncClient; session: SyncSession; workspace: SyncWorkspace }> {
+    const { client, session, at } = await this.#location();
+    return { client, session, workspace: at.workspace };
+  }
+
+  /** Accepts pending invites (publishing our public keys) and returns our fingerprint to read out to the admin. */
+  async acceptInvites(): Promise<{ workspaceName: string; fingerprint: string }[]> {
+    const { client, session } = await this.#session();
+    const out = await client.acceptInvites(session);
+    await saveSession(this.#core.store, session);
+    return out;
+  }
+
+  /**
+   * Invites `email` to the current workspace; with the fingerprint they read out to you, admits them (seals the
+   * workspace key to their key). Returns what happened and, once they accepted, the fingerprint the server shows.
+   */
+  async invite(
+    email: string,
+    fingerprint?: string,
+  ): Promise<{ admitted: boolean; fingerprint: string | null }> {
+    const { client, session, workspace } = await this.#current();
+    const existing = (await client.invites(session, workspace.id)).find(
+      (i) => i.email === email.toLowerCase(),
+    );
+    if (existing === undefined) await client.invite(session, workspace.id, email);
+    if (fingerprint !== undefined) {
+      await client.admit(session, workspace, email, fingerprint);
+      return { admitted: true, fingerprint };
+    }
+    await saveSession(this.#core.store, session);
+    return { admitted: false, fingerprint: existing?.fingerprint ?? null };
+  }
+
+  async members() {
+    const { client, session, workspace } = await this.#current();
+    return client.members(session, workspace.id);
+  }
+
+  async #member(email: string) {
+    const { client, session, workspace } = await this.#current();
+    const member = (await client.members(session, workspace.id)).find((m) => m.email === email.toLowerCase());
+    if (member === undefined) {
+      throw new AgentSecretsError(
+        'PROJECT_NOT_FOUND',
+        `${email.slice(0, 100)} is not a member of ${workspace.name}`,
+        {
+          hint: 'see `agentsecrets workspace members`',
+        },
+      );
+    }
+    return { client, session, workspace, member };
+  }
+
+  async setRole(email: string, role: 'admin' | 'member'): Promise<void> {
+    const { client, session, workspace, member } = await this.#member(email);
+    await client.setRole(session, workspace.id, member.userId, role);
+  }
+
+  async remove(email: string): Promise<void> {
+    const { client, session, workspace, member } = await this.#member(email);
+    await client.removeMember(session, workspace.id, member.userId);
   }
 }

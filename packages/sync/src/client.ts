@@ -13,6 +13,7 @@ import {
   sealUserKeys,
   sealWorkspaceKey,
   type UserKeys,
+  userFingerprint,
 } from './keys.js';
 
 /** A logged-in user: tokens and the unlocked key pairs (kept by the caller in its vault, never in a plain file). */
@@ -102,12 +103,16 @@ export class SyncClient {
 
   #fail(status: number, body: ErrorBody): never {
     const code = body.error?.code ?? 'INTERNAL_ERROR';
-    const known: ErrorCode =
-      status === 401
-        ? 'UNAUTHORIZED'
-        : Object.hasOwn(ERROR_CODES, code)
-          ? (code as ErrorCode)
-          : 'UPSTREAM_RESET';
+    const byStatus: Partial<Record<number, ErrorCode>> = {
+      401: 'UNAUTHORIZED',
+      403: 'REQUEST_REFUSED',
+      404: 'PROJECT_NOT_FOUND',
+      409: 'INVALID_ARGUMENT',
+      429: 'REQUEST_REFUSED',
+    };
+    const known: ErrorCode = Object.hasOwn(ERROR_CODES, code)
+      ? (code as ErrorCode)
+      : (byStatus[status] ?? 'UPSTREAM_RESET');
     throw new AgentSecretsError(
       known,
       `the sync server refused: ${(body.error?.message ?? `HTTP ${status}`).slice(0, 200)}`,
@@ -300,5 +305,162 @@ export class SyncClient {
         }),
       };
     });
+  }
+
+  /** Invites an email to a workspace (admin). The answer does not say whether the email has an account. */
+  async invite(session: SyncSession, workspaceId: string, email: string): Promise<void> {
+    const res = await this.#authed(
+      session,
+      'POST',
+      `/v1/workspaces/${encodeURIComponent(workspaceId)}/invites`,
+      { email },
+    );
+    if (res.status !== 202) this.#fail(res.status, res.body);
+  }
+
+  /**
+   * Accepts the invites waiting for us, which publishes our public keys to the inviting admins. Returns them with
+   * our own fingerprint, to read out to the admin.
+   */
+  async acceptInvites(session: SyncSession): Promise<{ workspaceName: string; fingerprint: string }[]> {
+    const res = await this.#authed<{ id: string; workspaceName: string; status: string }[]>(
+      session,
+      'GET',
+      '/v1/invites',
+    );
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    const mine = userFingerprint(
+      Buffer.from(session.userKeys.box.publicKey).toString('base64'),
+      Buffer.from(session.userKeys.signing.publicKey).toString('base64'),
+    );
+    const out: { workspaceName: string; fingerprint: string }[] = [];
+    for (const invite of res.body) {
+      if (invite.status === 'pending') {
+        const accepted = await this.#authed(
+          session,
+          'POST',
+          `/v1/invites/${encodeURIComponent(invite.id)}/accept`,
+          {},
+        );
+        if (accepted.status !== 204) this.#fail(accepted.status, accepted.body);
+      }
+      out.push({ workspaceName: invite.workspaceName, fingerprint: mine });
+    }
+    return out;
+  }
+
+  /** Invites of a workspace (admin), with the invitee's fingerprint once they have accepted. */
+  async invites(
+    session: SyncSession,
+    workspaceId: string,
+  ): Promise<
+    { id: string; email: string; status: string; fingerprint: string | null; boxPublicKey: string | null }[]
+  > {
+    const res = await this.#authed<
+      {
+        id: string;
+        email: string;
+        status: string;
+        boxPublicKey: string | null;
+        signingPublicKey: string | null;
+      }[]
+    >(session, 'GET', `/v1/workspaces/${encodeURIComponent(workspaceId)}/invites`);
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    return res.body.map((i) => ({
+      id: i.id,
+      email: i.email,
+      status: i.status,
+      boxPublicKey: i.boxPublicKey,
+      fingerprint:
+        i.boxPublicKey !== null && i.signingPublicKey !== null
+          ? userFingerprint(i.boxPublicKey, i.signingPublicKey)
+          : null,
+    }));
+  }
+
+  /**
+   * Admits an invitee whose fingerprint the admin checked out of band: the workspace key is sealed to their key
+   * here. A fingerprint that does not match what the server now presents is refused.
+   */
+  async admit(
+    session: SyncSession,
+    workspace: SyncWorkspace,
+    email: string,
+    expectedFingerprint: string,
+  ): Promise<void> {
+    const invite = (await this.invites(session, workspace.id)).find((i) => i.email === email.toLowerCase());
+    if (invite === undefined || invite.status !== 'accepted' || invite.boxPublicKey === null) {
+      throw new AgentSecretsError(
+        'PROJECT_NOT_FOUND',
+        `${email} has not accepted an invite to ${workspace.name} yet`,
+        {
+          hint: 'they log in and run `agentsecrets workspace list`, then tell you their fingerprint',
+        },
+      );
+    }
+    const normalize = (f: string) => f.replace(/\s+/g, '').toLowerCase();
+    if (invite.fingerprint === null || normalize(invite.fingerprint) !== normalize(expectedFingerprint)) {
+      throw new AgentSecretsError(
+        'SIGNATURE_INVALID',
+        `the key the server presents for ${email} does not have that fingerprint`,
+        {
+          hint: 'do not admit them; check the fingerprint with them again, out of band',
+        },
+      );
+    }
+    const sealedKey = await sealWorkspaceKey(workspace.key, invite.boxPublicKey, {
+      workspaceId: workspace.id,
+      keyVersion: workspace.keyVersion,
+    });
+    const res = await this.#authed(
+      session,
+      'POST',
+      `/v1/workspaces/${encodeURIComponent(workspace.id)}/members`,
+      { inviteId: invite.id, sealedKey },
+    );
+    if (res.status !== 201) this.#fail(res.status, res.body);
+  }
+
+  /** Members of a workspace with their roles and fingerprints. */
+  async members(
+    session: SyncSession,
+    workspaceId: string,
+  ): Promise<{ userId: string; email: string; role: string; fingerprint: string }[]> {
+    const res = await this.#authed<
+      { userId: string; email: string; role: string; boxPublicKey: string; signingPublicKey: string }[]
+    >(session, 'GET', `/v1/workspaces/${encodeURIComponent(workspaceId)}/members`);
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    return res.body.map((m) => ({
+      userId: m.userId,
+      email: m.email,
+      role: m.role,
+      fingerprint: userFingerprint(m.boxPublicKey, m.signingPublicKey),
+    }));
+  }
+
+  /** Promotes or demotes a member (admin). A workspace keeps at least one admin. */
+  async setRole(
+    session: SyncSession,
+    workspaceId: string,
+    userId: string,
+    role: 'admin' | 'member',
+  ): Promise<void> {
+    const res = await this.#authed(
+      session,
+      'PUT',
+      `/v1/workspaces/${encodeURIComponent(workspaceId)}/members/${encodeURIComponent(userId)}/role`,
+      { role },
+    );
+    if (res.status !== 204) this.#fail(res.status, res.body);
+  }
+
+  /** Removes a member (admin); the workspace key is then marked for rotation. */
+  async removeMember(session: SyncSession, workspaceId: string, userId: string): Promise<void> {
+    const res = await this.#authed(
+      session,
+      'DELETE',
+      `/v1/workspaces/${encodeURIComponent(workspaceId)}/members/${encodeURIComponent(userId)}`,
+    );
+    if (res.status !== 204) this.#fail(res.status, res.body);
   }
 }

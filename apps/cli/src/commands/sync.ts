@@ -53,10 +53,16 @@ export function registerSync(program: Command, ctx: Context): void {
     });
   workspace
     .command('list')
-    .description('team workspaces you belong to')
+    .description('team workspaces you belong to (accepts pending invites, showing your fingerprint)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const core = await ctx.core();
+      for (const invite of await core.team.acceptInvites()) {
+        line(
+          ctx.io.stderr,
+          `invited to ${invite.workspaceName}: tell the admin your fingerprint, ${invite.fingerprint}`,
+        );
+      }
       const state = await core.team.state();
       const list = (await core.team.workspaces()).map((w) => ({
         id: w.id,
@@ -77,6 +83,54 @@ export function registerSync(program: Command, ctx: Context): void {
     .action(async (name: string) => {
       const ws = await (await ctx.core()).team.switchWorkspace(name);
       line(ctx.io.stdout, `now syncing with workspace ${ws.name}`);
+    });
+
+  workspace
+    .command('invite <email>')
+    .description(
+      'invite a teammate; once they accepted, admit them with the fingerprint they read out to you',
+    )
+    .option('--fingerprint <fingerprint>', 'the fingerprint the invitee told you out of band: admits them')
+    .action(async (email: string, opts: { fingerprint?: string }) => {
+      const result = await (await ctx.core()).team.invite(email, opts.fingerprint);
+      if (result.admitted) return line(ctx.io.stdout, `${email} is a member now`);
+      line(
+        ctx.io.stdout,
+        result.fingerprint === null
+          ? `invited ${email}; once they log in and run \`agentsecrets workspace list\`, ask them for their fingerprint`
+          : `${email} accepted; the server shows fingerprint ${result.fingerprint}. If it matches what they tell you: agentsecrets workspace invite ${email} --fingerprint '${result.fingerprint}'`,
+      );
+    });
+  workspace
+    .command('members')
+    .description('members of the current workspace, with roles and fingerprints')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const members = await (await ctx.core()).team.members();
+      if (opts.json) return json(ctx.io.stdout, members);
+      line(
+        ctx.io.stdout,
+        table([['EMAIL', 'ROLE', 'FINGERPRINT'], ...members.map((m) => [m.email, m.role, m.fingerprint])]),
+      );
+    });
+  for (const [name, role] of [
+    ['promote', 'admin'],
+    ['demote', 'member'],
+  ] as const) {
+    workspace
+      .command(`${name} <email>`)
+      .description(`make a member ${role === 'admin' ? 'an admin' : 'a plain member'}`)
+      .action(async (email: string) => {
+        await (await ctx.core()).team.setRole(email, role);
+        line(ctx.io.stdout, `${email} is ${role === 'admin' ? 'an admin' : 'a member'} now`);
+      });
+  }
+  workspace
+    .command('remove <email>')
+    .description('remove a member; the workspace key is then due for rotation')
+    .action(async (email: string) => {
+      await (await ctx.core()).team.remove(email);
+      line(ctx.io.stdout, `removed ${email}; the workspace key rotation is pending`);
     });
 
   const secrets = program.commands.find((c) => c.name() === 'secrets');

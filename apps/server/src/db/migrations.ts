@@ -23,6 +23,9 @@ const MIGRATIONS: readonly string[] = [
      workspace_id TEXT NOT NULL, project_id TEXT NOT NULL, environment TEXT NOT NULL, name TEXT NOT NULL,
      version INTEGER NOT NULL, ciphertext TEXT NOT NULL, key_version INTEGER NOT NULL, author TEXT NOT NULL,
      created_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, project_id, environment, name, version))`,
+  `CREATE TABLE invites (
+     id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, email TEXT NOT NULL, invited_by TEXT NOT NULL,
+     user_id TEXT, status TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (workspace_id, email))`,
 ];
 
 /**

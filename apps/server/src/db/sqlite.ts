@@ -16,10 +16,14 @@ export function openSqlite(path: string): Db {
   let queue: Promise<unknown> = Promise.resolve();
 
   const run = <T>(sql: string, params: readonly unknown[]): T[] => {
-    const statement = sqlite.prepare(sql.replace(/\$\d+/g, '?'));
-    const values = params.map((p) => (typeof p === 'boolean' ? Number(p) : p));
-    if (statement.reader) return statement.all(...values) as T[];
-    statement.run(...values);
+    // $1, $2 … become named parameters, so a placeholder may appear in any order or more than once.
+    const statement = sqlite.prepare(sql.replace(/\$(\d+)/g, '@p$1'));
+    const named: Record<string, unknown> = {};
+    for (const [i, p] of params.entries()) {
+      if (sql.includes(`$${i + 1}`)) named[`p${i + 1}`] = typeof p === 'boolean' ? Number(p) : p;
+    }
+    if (statement.reader) return statement.all(named) as T[];
+    statement.run(named);
     return [];
   };
 

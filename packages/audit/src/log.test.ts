@@ -1,0 +1,207 @@
+import { spawn } from 'node:child_process';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AuditEvent, AuditLog, followAudit, GENESIS_HASH, readLast, verifyAuditLog } from './index.js';
+import { lineHash } from './internal/files.js';
+import { event, fileLines, runWriter, tempLog } from './test/helpers.js';
+
+let dir: string;
+let path: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, path, cleanup } = await tempLog());
+});
+afterEach(() => cleanup());
+
+describe('the writer', () => {
+  it('writes a chain from the genesis hash, mode 0600 in a 0700 directory, in canonical field order', async () => {
+    const log = new AuditLog({ path });
+    const first = await log.append(event(1));
+    const second = await log.append(event(2));
+    const lines = await fileLines(path);
+    expect(first.prev).toBe(GENESIS_HASH);
+    expect(second.prev).toBe(lineHash(lines[0] as string));
+    expect(first.id).toMatch(/^ev_[0-9a-f]{32}$/);
+    expect(first.id).not.toBe(second.id);
+    expect(JSON.parse(lines[1] as string)).toEqual(second);
+    expect(Object.keys(JSON.parse(lines[0] as string))).toEqual([
+      'ts',
+      'id',
+      'prev',
+      'transport',
+      'agent_id',
+      'method',
+      'target',
+      'secret_keys',
+      'styles',
+      'status',
+      'reason',
+      'http_status',
+      'redacted',
+      'duration_ms',
+    ]);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(`${dir}/home`)).mode & 0o777).toBe(0o700);
+    expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 2 });
+  });
+
+  it('keeps the order of appends made at once in one process, in batches under one lock', async () => {
+    const log = new AuditLog({ path });
+    const written = await Promise.all(Array.from({ length: 2500 }, (_, i) => log.append(event(i))));
+    expect(written.map((e) => e.duration_ms)).toEqual(Array.from({ length: 2500 }, (_, i) => i));
+    const lines = await fileLines(path);
+    expect(lines.map((l) => (JSON.parse(l) as AuditEvent).duration_ms)).toEqual(
+      written.map((e) => e.duration_ms),
+    );
+    expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 2500 });
+  });
+
+  it('keeps a torn last line on its own line, so the damage is named and later lines still read', async () => {
+    const log = new AuditLog({ path });
+    await log.append(event(1));
+    await log.append(event(2));
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.slice(0, -30)); // a crash in the middle of the second line
+    await log.append(event(3));
+    const lines = await fileLines(path);
+    expect(lines).toHaveLength(3);
+    expect(JSON.parse(lines[2] as string).prev).toBe(lineHash(lines[1] as string));
+    expect((await readLast(path, 5)).map((e) => e.duration_ms)).toEqual([1, 3]);
+    expect((await verifyAuditLog(path)).firstBad).toMatchObject({
+      file: path,
+      line: 2,
+      reason: expect.stringMatching(/torn/),
+    });
+  });
+
+  it('rotates by size, keeps maxFiles, and continues the chain into the new file', async () => {
+    const log = new AuditLog({ path, maxBytes: 1500, maxFiles: 3 });
+    for (let i = 0; i < 60; i += 1) await log.append(event(i));
+    await expect(stat(`${path}.3`)).resolves.toBeDefined();
+    await expect(stat(`${path}.4`)).rejects.toMatchObject({ code: 'ENOENT' });
+    for (const file of [path, `${path}.1`, `${path}.2`, `${path}.3`]) {
+      expect((await stat(file)).size).toBeLessThan(1500 + 400);
+    }
+    const newestRotated = await fileLines(`${path}.1`);
+    const live = await fileLines(path);
+    expect(JSON.parse(live[0] as string).prev).toBe(lineHash(newestRotated.at(-1) as string));
+    // The oldest files were dropped: the oldest kept line is the anchor, and the result says so.
+    const result = await verifyAuditLog(path);
+    expect(result.ok).toBe(true);
+    expect(result.anchored).toBe(true);
+    expect((await readLast(path, 1000)).at(-1)?.duration_ms).toBe(59);
+  });
+
+  it('drops files beyond a lowered maxFiles, so no gap is left behind', async () => {
+    const big = new AuditLog({ path, maxBytes: 1000, maxFiles: 10 });
+    for (let i = 0; i < 60; i += 1) await big.append(event(i));
+    await expect(stat(`${path}.8`)).resolves.toBeDefined();
+    const small = new AuditLog({ path, maxBytes: 1000, maxFiles: 2 });
+    for (let i = 60; i < 70; i += 1) await small.append(event(i));
+    await expect(stat(`${path}.3`)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await verifyAuditLog(path)).ok).toBe(true);
+  });
+
+  it('starts a new file from the rotated one when the live file is missing', async () => {
+    const log = new AuditLog({ path, maxBytes: 1000 });
+    for (let i = 0; i < 8; i += 1) await log.append(event(i));
+    await rm(path, { force: true }); // as if a crash came between the rename and the first write
+    await log.append(event(8));
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true });
+  });
+});
+
+describe('the lock', () => {
+  it('fails with AUDIT_IO when a live process holds the lock past the timeout', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      const log = new AuditLog({ path, lockTimeoutMs: 300 });
+      await log.append(event(1)); // creates the directory
+      await writeFile(`${path}.lock`, JSON.stringify({ pid: holder.pid, host: hostname(), nonce: 'held' }));
+      const err = await log.append(event(2)).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(err?.code).toBe('AUDIT_IO');
+      expect(err?.message).toContain('still held by another process');
+      expect(await fileLines(path)).toHaveLength(1);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    const pid = dead.pid;
+    await new Promise((resolve) => dead.on('exit', resolve));
+    const log = new AuditLog({ path, lockTimeoutMs: 5000 });
+    await log.append(event(1));
+    await writeFile(`${path}.lock`, JSON.stringify({ pid, host: hostname(), nonce: 'dead' }));
+    await log.append(event(2));
+    await expect(stat(`${path}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 2 });
+  });
+});
+
+describe('several processes', () => {
+  it('lose, duplicate and interleave nothing while appending and rotating at once', async () => {
+    const writers = 6;
+    const each = 200;
+    // A follower and repeated verifications run beside the writers: both must see a consistent log throughout.
+    const stop = new AbortController();
+    const followed: AuditEvent[] = [];
+    const following = (async () => {
+      for await (const e of followAudit(path, { signal: stop.signal, pollMs: 5, fromEnd: false }))
+        followed.push(e);
+    })();
+    let verifying = true;
+    const midway: { ok: boolean; reason?: string }[] = [];
+    const verifier = (async () => {
+      while (verifying) {
+        const r = await verifyAuditLog(path);
+        midway.push({
+          ok: r.ok,
+          ...(r.firstBad ? { reason: `${r.firstBad.file}:${r.firstBad.line} ${r.firstBad.reason}` } : {}),
+        });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+
+    await Promise.all(
+      Array.from({ length: writers }, (_, who) =>
+        runWriter(path, who, each, { maxBytes: 20_000, maxFiles: 1000 }),
+      ),
+    );
+    verifying = false;
+    await verifier;
+    // Let the follower catch up with the last lines, then stop it.
+    for (let i = 0; i < 500 && followed.length < writers * each; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    stop.abort();
+    await following;
+
+    const result = await verifyAuditLog(path);
+    expect(result).toEqual({ ok: true, lines: writers * each });
+    await expect(stat(`${path}.5`)).resolves.toBeDefined(); // rotation happened during the run
+    const all = await readLast(path, 10_000);
+    expect(all).toHaveLength(writers * each);
+    expect(new Set(all.map((e) => e.id)).size).toBe(writers * each);
+    for (let who = 0; who < writers; who += 1) {
+      const mine = all.filter((e) => e.agent_id === `writer-${who}`).map((e) => e.duration_ms);
+      expect(mine).toEqual(Array.from({ length: each }, (_, i) => i));
+    }
+    expect(followed.map((e) => e.id)).toEqual(all.map((e) => e.id));
+    expect(midway.filter((r) => !r.ok)).toEqual([]);
+    expect(midway.length).toBeGreaterThan(0);
+  });
+
+  it('appends after lines written by another process without breaking the chain', async () => {
+    await runWriter(path, 1, 3);
+    const log = new AuditLog({ path });
+    await log.append(event(1));
+    await runWriter(path, 2, 3);
+    expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 7 });
+  });
+});
