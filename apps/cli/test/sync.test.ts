@@ -126,6 +126,13 @@ describe('team sync through the CLI', () => {
       expect(JSON.parse((await run(['workspace', 'list', '--json'], as(laptop))).stdout)[0]).toMatchObject({
         rotationPending: true,
       });
+      const status = JSON.parse((await run(['status', '--json'], as(laptop))).stdout);
+      expect(status.team).toMatchObject({
+        email: 'frank@example.com',
+        workspace: 'team',
+        rotationPending: true,
+      });
+      expect((await run(['status'], as(laptop))).stdout).toContain('key rotation pending');
       expect((await run(['secrets', 'pull'], as(bob))).code).toBe(4);
     } finally {
       await rm(bob.root, { recursive: true, force: true });

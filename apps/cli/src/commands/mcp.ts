@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { toAgentSecretsError } from '@agentsecrets/core';
 import { serveStdio } from '@agentsecrets/mcp';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
@@ -47,6 +48,8 @@ export function registerMcp(program: Command, ctx: Context, binPath: string): vo
           cwd: io.cwd,
           ...(io.env.APPDATA === undefined ? {} : { appData: io.env.APPDATA }),
           ...(io.env.XDG_CONFIG_HOME === undefined ? {} : { xdgConfigHome: io.env.XDG_CONFIG_HOME }),
+          ...(io.env.CLAUDE_CONFIG_DIR === undefined ? {} : { claudeConfigDir: io.env.CLAUDE_CONFIG_DIR }),
+          ...(io.env.CODEX_HOME === undefined ? {} : { codexHome: io.env.CODEX_HOME }),
         },
         existsSync,
       );
@@ -63,7 +66,18 @@ export function registerMcp(program: Command, ctx: Context, binPath: string): vo
         );
       }
       const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
-      const plans = planInstall(targets, read, resolveServerCommand(binPath));
+      const server = resolveServerCommand(binPath);
+      // One client's broken config file must not keep the others from being registered: plan each on its own.
+      const plans = [];
+      for (const target of targets) {
+        try {
+          plans.push(...planInstall([target], read, server));
+        } catch (e) {
+          const err = toAgentSecretsError(e);
+          line(io.stderr, `${target.client}: skipped — ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
+          process.exitCode = 1;
+        }
+      }
       for (const plan of plans) {
         if (!plan.changed)
           line(io.stdout, `${plan.target.client}: already registered in ${plan.target.path}`);

@@ -6,6 +6,7 @@ import {
   loadConfig,
   probeOsKeychain,
   projectNameFrom,
+  toAgentSecretsError,
 } from '@agentsecrets/core';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
@@ -23,6 +24,34 @@ async function chooseBackend(ctx: Context, requested: string | undefined): Promi
   // A keychain that answers is the default; without one, init chooses the encrypted file vault (it is unlocked by
   // the owner passphrase being chosen right now) — never a plaintext store.
   return (await probeOsKeychain()) ? 'os' : 'file';
+}
+
+/** The team-sync part of `status`: who is logged in where, and whether the workspace key awaits rotation. */
+interface TeamStatus {
+  readonly server: string;
+  readonly email: string;
+  readonly workspace: string | null;
+  readonly rotationPending: boolean;
+  readonly error?: string;
+}
+
+async function teamStatus(ctx: Context): Promise<TeamStatus | null> {
+  const core = await ctx.core().catch(() => undefined);
+  const state = await core?.team.state().catch(() => undefined);
+  if (core === undefined || state === undefined) return null;
+  const base: TeamStatus = {
+    server: state.server,
+    email: state.email,
+    workspace: null,
+    rotationPending: false,
+  };
+  if (state.workspaceId === null) return base;
+  try {
+    const ws = (await core.team.workspaces()).find((w) => w.id === state.workspaceId);
+    return { ...base, workspace: ws?.name ?? null, rotationPending: ws?.rotationPending ?? false };
+  } catch (e) {
+    return { ...base, error: `server not reachable or session expired: ${toAgentSecretsError(e).code}` };
+  }
 }
 
 /** `init`, `status`, `project`. */
@@ -82,7 +111,8 @@ export function registerSetup(program: Command, ctx: Context): void {
     .action(async (opts: { json?: boolean }) => {
       const client = await ctx.client();
       const s = await client.status();
-      if (opts.json) return json(ctx.io.stdout, s);
+      const team = await teamStatus(ctx);
+      if (opts.json) return json(ctx.io.stdout, { ...s, team });
       line(
         ctx.io.stdout,
         table([
@@ -94,6 +124,12 @@ export function registerSetup(program: Command, ctx: Context): void {
           ['allowlist', `${s.allowlist} entries`],
           ['proxy', s.proxy ? `running at ${s.proxy.url} (pid ${s.proxy.pid})` : 'not running'],
           ['last sync', s.lastSync ?? 'never (local mode)'],
+          [
+            'team',
+            team === null
+              ? 'not logged in (local mode)'
+              : `${team.email} at ${team.server}${team.workspace ? `, workspace ${team.workspace}` : ''}${team.rotationPending ? ' — key rotation pending' : ''}${team.error ? ` (${team.error})` : ''}`,
+          ],
         ]),
       );
     });

@@ -1,0 +1,38 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshMachine, run } from './helpers.js';
+
+let machine: Awaited<ReturnType<typeof freshMachine>>;
+
+beforeAll(async () => {
+  machine = await freshMachine();
+});
+afterAll(async () => {
+  await rm(machine.root, { recursive: true, force: true });
+});
+
+describe('mcp install on a machine', () => {
+  it('registers the installed clients, skips a broken config without touching it, and is idempotent', async () => {
+    const home = machine.env.HOME!;
+    await mkdir(join(home, '.cursor'), { recursive: true });
+    await writeFile(join(home, '.cursor', 'mcp.json'), '{ "mcpServers": { broken');
+    await mkdir(join(home, '.gemini'), { recursive: true });
+    await writeFile(join(home, '.gemini', 'settings.json'), '{\n  // mine\n  "theme": "GitHub"\n}\n');
+    const opts = { env: machine.env, cwd: machine.project };
+    const dry = await run(['mcp', 'install', '--dry-run'], opts);
+    expect(dry.stdout).toContain('gemini: would change');
+    expect(await readFile(join(home, '.gemini', 'settings.json'), 'utf8')).not.toContain('agentsecrets');
+    const first = await run(['mcp', 'install'], opts);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('cursor: skipped');
+    expect(await readFile(join(home, '.cursor', 'mcp.json'), 'utf8')).toBe('{ "mcpServers": { broken');
+    const gemini = await readFile(join(home, '.gemini', 'settings.json'), 'utf8');
+    expect(gemini).toContain('// mine');
+    expect(gemini).toContain('"agentsecrets"');
+    expect(gemini).toContain('"mcp",');
+    const again = await run(['mcp', 'install', '--client', 'gemini'], opts);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('gemini: already registered');
+  });
+});
