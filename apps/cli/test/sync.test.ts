@@ -134,6 +134,14 @@ describe('team sync through the CLI', () => {
       });
       expect((await run(['status'], as(laptop))).stdout).toContain('key rotation pending');
       expect((await run(['secrets', 'pull'], as(bob))).code).toBe(4);
+      // The next sync by an admin rotates the key: every secret re-encrypted under a key bob never had.
+      expect((await run(['secrets', 'diff'], as(laptop))).stdout).toContain('in sync');
+      expect(JSON.parse((await run(['workspace', 'list', '--json'], as(laptop))).stdout)[0]).toMatchObject({
+        rotationPending: false,
+      });
+      const rotated = await db.query<{ key_version: number }>('SELECT key_version FROM workspaces');
+      expect(rotated.map((r) => Number(r.key_version))).toEqual([2]);
+      expect((await run(['secrets', 'pull'], as(laptop))).stdout).toContain('already up to date');
     } finally {
       await rm(bob.root, { recursive: true, force: true });
     }

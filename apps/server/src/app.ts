@@ -638,5 +638,115 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(204).send();
   });
 
+  // Everything an admin client needs to rotate: the latest ciphertext of every secret of the workspace.
+  app.get('/v1/workspaces/:ws/secrets', async (req) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    await requireAdmin(ws, userId);
+    const rows = await db.query<{
+      project_id: string;
+      environment: string;
+      name: string;
+      version: number;
+      ciphertext: string;
+      key_version: number;
+    }>(
+      `SELECT s.project_id, s.environment, s.name, s.version, s.ciphertext, s.key_version FROM secrets s
+         WHERE s.workspace_id = $1 AND s.version = (SELECT MAX(version) FROM secrets t WHERE t.workspace_id = s.workspace_id
+           AND t.project_id = s.project_id AND t.environment = s.environment AND t.name = s.name)`,
+      [ws],
+    );
+    return rows.map((r) => ({
+      projectId: r.project_id,
+      environment: r.environment,
+      name: r.name,
+      version: Number(r.version),
+      ciphertext: r.ciphertext,
+      keyVersion: Number(r.key_version),
+    }));
+  });
+
+  // Key rotation after a removal, done by an admin client: the new key sealed to every remaining member and every
+  // secret re-encrypted as its next version. All or nothing; a stale view (a member or a secret changed meanwhile)
+  // is a 409 and the client starts over.
+  app.post('/v1/workspaces/:ws/rotate', async (req, reply) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    const body = z
+      .object({
+        keyVersion: z.number().int().min(2),
+        sealedKeys: z.array(z.object({ userId: ID, sealedKey: B64 })).max(10_000),
+        secrets: z
+          .array(
+            z.object({
+              projectId: ID,
+              environment: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+              name: NAME,
+              version: z.number().int().min(2),
+              ciphertext: B64,
+            }),
+          )
+          .max(100_000),
+      })
+      .parse(req.body);
+    await requireAdmin(ws, userId);
+    await db.transaction(async (tx) => {
+      const current = await tx.query<{ key_version: number }>(
+        'SELECT key_version FROM workspaces WHERE id = $1',
+        [ws],
+      );
+      if (Number(current[0]?.key_version) + 1 !== body.keyVersion)
+        throw new HttpError(409, 'CONFLICT', 'the workspace key changed meanwhile');
+      const members = (
+        await tx.query<{ user_id: string }>('SELECT user_id FROM members WHERE workspace_id = $1', [ws])
+      )
+        .map((m) => m.user_id)
+        .sort();
+      const sealedFor = body.sealedKeys.map((k) => k.userId).sort();
+      if (JSON.stringify(members) !== JSON.stringify(sealedFor))
+        throw new HttpError(409, 'CONFLICT', 'the members changed meanwhile');
+      const latest = await tx.query<{ project_id: string; environment: string; name: string; v: number }>(
+        `SELECT project_id, environment, name, MAX(version) AS v FROM secrets WHERE workspace_id = $1 GROUP BY project_id, environment, name`,
+        [ws],
+      );
+      const expected = new Map(
+        latest.map((r) => [`${r.project_id}/${r.environment}/${r.name}`, Number(r.v) + 1]),
+      );
+      if (expected.size !== body.secrets.length)
+        throw new HttpError(409, 'CONFLICT', 'the secrets changed meanwhile');
+      for (const sec of body.secrets) {
+        if (expected.get(`${sec.projectId}/${sec.environment}/${sec.name}`) !== sec.version) {
+          throw new HttpError(409, 'CONFLICT', 'the secrets changed meanwhile');
+        }
+        await tx.query(
+          `INSERT INTO secrets (workspace_id, project_id, environment, name, version, ciphertext, key_version, author, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [
+            ws,
+            sec.projectId,
+            sec.environment,
+            sec.name,
+            sec.version,
+            sec.ciphertext,
+            body.keyVersion,
+            userId,
+            Date.now(),
+          ],
+        );
+      }
+      for (const k of body.sealedKeys) {
+        await tx.query(
+          'UPDATE members SET sealed_key = $3, key_version = $4 WHERE workspace_id = $1 AND user_id = $2',
+          [ws, k.userId, k.sealedKey, body.keyVersion],
+        );
+      }
+      await tx.query('UPDATE workspaces SET key_version = $2, rotation_pending = 0 WHERE id = $1', [
+        ws,
+        body.keyVersion,
+      ]);
+    });
+    return reply.status(204).send();
+  });
+
   return app;
 }

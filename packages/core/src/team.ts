@@ -196,11 +196,14 @@ export class TeamSync {
         hint: 'run `agentsecrets workspace create NAME` or `agentsecrets workspace switch NAME`',
       });
     }
-    const ws = (await client.listWorkspaces(session)).find((w) => w.id === state.workspaceId);
-    if (ws === undefined)
+    let ws = (await client.listWorkspaces(session)).find((w) => w.id === state.workspaceId);
+    if (ws === undefined) {
       throw new AgentSecretsError('PROJECT_NOT_FOUND', 'the selected workspace is gone', {
         hint: 'switch to another',
       });
+    }
+    // After a removal the next admin client to sync rotates the key before anything else is read or written.
+    if (ws.rotationPending && ws.role === 'admin') ws = await client.rotate(session, ws);
     // Projects are matched by name inside a team workspace: each machine has its own local ids.
     return {
       state,

@@ -463,4 +463,65 @@ export class SyncClient {
     );
     if (res.status !== 204) this.#fail(res.status, res.body);
   }
+
+  /**
+   * Rotates the workspace key (admin), as due after a member was removed: a new key made here, sealed to every
+   * remaining member's key, and every secret re-encrypted under it as its next version — all in one request that
+   * the server applies all or nothing. Returns the workspace with its new key.
+   */
+  async rotate(session: SyncSession, workspace: SyncWorkspace): Promise<SyncWorkspace> {
+    const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}`;
+    const members = await this.#authed<{ userId: string; boxPublicKey: string }[]>(
+      session,
+      'GET',
+      `${path}/members`,
+    );
+    if (members.status !== 200) this.#fail(members.status, members.body);
+    const secrets = await this.#authed<
+      {
+        projectId: string;
+        environment: string;
+        name: string;
+        version: number;
+        ciphertext: string;
+        keyVersion: number;
+      }[]
+    >(session, 'GET', `${path}/secrets`);
+    if (secrets.status !== 200) this.#fail(secrets.status, secrets.body);
+    const keyVersion = workspace.keyVersion + 1;
+    const key = createWorkspaceKey();
+    const sealedKeys = [];
+    for (const m of members.body) {
+      sealedKeys.push({
+        userId: m.userId,
+        sealedKey: await sealWorkspaceKey(key, m.boxPublicKey, { workspaceId: workspace.id, keyVersion }),
+      });
+    }
+    const reencrypted = secrets.body.map((s) => {
+      const at = { workspace, projectId: s.projectId, environment: s.environment };
+      const value = decryptSecret(workspace.key, s.ciphertext, {
+        ...this.#coords(at, s.name, s.version),
+        keyVersion: s.keyVersion,
+      });
+      try {
+        const next = { ...this.#coords(at, s.name, s.version + 1), keyVersion };
+        return {
+          projectId: s.projectId,
+          environment: s.environment,
+          name: s.name,
+          version: s.version + 1,
+          ciphertext: encryptSecret(key, value, next),
+        };
+      } finally {
+        value.fill(0);
+      }
+    });
+    const res = await this.#authed(session, 'POST', `${path}/rotate`, {
+      keyVersion,
+      sealedKeys,
+      secrets: reencrypted,
+    });
+    if (res.status !== 204) this.#fail(res.status, res.body);
+    return { ...workspace, key, keyVersion, rotationPending: false };
+  }
 }
