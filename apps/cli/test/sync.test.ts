@@ -1,9 +1,9 @@
 // Team sync end to end: the built CLI on two machines (two homes) of one account, through a real sync server.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer, openDatabase } from '@agentsecrets/server';
-import { findLeaks } from '@agentsecrets/testkit';
+import { findLeaks, startUpstream } from '@agentsecrets/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshMachine, run } from './helpers.js';
 
@@ -110,6 +110,45 @@ describe('team sync through the CLI', () => {
       ).toBe(0);
       expect((await run(['workspace', 'switch', 'team'], as(bob))).code).toBe(0);
       expect((await run(['secrets', 'pull'], as(bob))).stdout).toContain('pulled API_KEY');
+      // Team policy: an admin allows a destination for everyone; members' engines accept it only signed by a
+      // pinned admin key.
+      const upstream = await startUpstream();
+      try {
+        const dest = `http://127.0.0.1:${upstream.port}`;
+        expect((await run(['allowlist', 'add', dest, '--team'], as(laptop))).code).toBe(0);
+        const call = ['call', '--url', `${dest}/echo`, '--bearer', 'API_KEY'];
+        expect((await run(call, as(bob))).code).toBe(3);
+        expect((await run(['secrets', 'pull'], as(bob))).code).toBe(0);
+        const listed = JSON.parse((await run(['allowlist', 'list', '--json'], as(bob))).stdout);
+        expect(listed).toContainEqual({ entry: dest, source: 'team' });
+        const ok = await run(call, as(bob));
+        expect(ok.code, ok.stderr).toBe(0);
+        expect(ok.stdout).toContain('[REDACTED_BY_AGENTSECRETS]');
+        expect((await run(['allowlist', 'add', 'evil.example', '--team'], as(bob))).code).toBe(3);
+        // A server that widens the stored policy is refused at pull…
+        const stored = (await db.query<{ body: string }>('SELECT body FROM policies'))[0]!;
+        const widened = { ...JSON.parse(stored.body), serial: 99, allowlist: [dest, 'evil.example'] };
+        await db.query('UPDATE policies SET body = $1, serial = 99', [JSON.stringify(widened)]);
+        const refused = await run(['secrets', 'pull'], as(bob));
+        expect(refused.code).toBe(3);
+        expect(refused.stderr).toContain('POLICY_SIGNATURE_INVALID');
+        await db.query('UPDATE policies SET body = $1, serial = $2', [
+          stored.body,
+          JSON.parse(stored.body).serial,
+        ]);
+        // …and so is a hand edit of the copy on bob's machine.
+        const syncFile = join(bob.env.AGENTSECRETS_HOME!, 'sync.json');
+        const state = JSON.parse(await readFile(syncFile, 'utf8'));
+        for (const p of Object.values(state.policies) as { allowlist: string[] }[])
+          p.allowlist.push('evil.example');
+        await writeFile(syncFile, JSON.stringify(state));
+        const edited = await run(call, as(bob));
+        expect(edited.code).toBe(3);
+        expect(edited.stderr).toContain('POLICY_SIGNATURE_INVALID');
+      } finally {
+        await upstream.close();
+      }
+
       const members = JSON.parse((await run(['workspace', 'members', '--json'], as(bob))).stdout);
       expect(members.map((m: { email: string; role: string }) => `${m.email}:${m.role}`).sort()).toEqual([
         'bob@example.com:member',

@@ -748,5 +748,50 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(204).send();
   });
 
+  // The team policy is signed by an admin's key on the client; the server only keeps the newest one. Clients verify
+  // the signature against admin keys they pinned, so the server cannot widen where credentials may go.
+  app.put('/v1/workspaces/:ws/policy', async (req, reply) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    const { policy } = z
+      .object({ policy: z.object({ workspaceId: ID, serial: z.number().int().min(1) }).passthrough() })
+      .parse(req.body);
+    await requireAdmin(ws, userId);
+    if (policy.workspaceId !== ws)
+      throw new HttpError(400, 'INVALID_ARGUMENT', 'the policy is for another workspace');
+    const body = JSON.stringify(policy);
+    if (body.length > 256 * 1024) throw new HttpError(413, 'REQUEST_TOO_LARGE', 'the policy is too large');
+    await db.transaction(async (tx) => {
+      const current = await tx.query<{ serial: number }>(
+        'SELECT serial FROM policies WHERE workspace_id = $1',
+        [ws],
+      );
+      if (current[0] !== undefined && Number(current[0].serial) >= policy.serial) {
+        throw new HttpError(409, 'CONFLICT', 'a newer policy was stored meanwhile');
+      }
+      if (current[0] === undefined)
+        await tx.query('INSERT INTO policies (workspace_id, serial, body) VALUES ($1, $2, $3)', [
+          ws,
+          policy.serial,
+          body,
+        ]);
+      else
+        await tx.query('UPDATE policies SET serial = $2, body = $3 WHERE workspace_id = $1', [
+          ws,
+          policy.serial,
+          body,
+        ]);
+    });
+    return reply.status(204).send();
+  });
+
+  app.get('/v1/workspaces/:ws/policy', async (req) => {
+    const userId = authenticate(req);
+    const { ws } = wsParam.parse(req.params);
+    await membership(ws, userId);
+    const rows = await db.query<{ body: string }>('SELECT body FROM policies WHERE workspace_id = $1', [ws]);
+    return { policy: rows[0] === undefined ? null : JSON.parse(rows[0].body) };
+  });
+
   return app;
 }

@@ -33,7 +33,7 @@ import {
 } from './policy.js';
 import { findProjectLink } from './project-link.js';
 import { readProxyState } from './proxy-state.js';
-import { TeamSync } from './team.js';
+import { type TeamPolicy, TeamSync } from './team.js';
 
 /** Which way a use of a credential came in; recorded in the audit log. */
 export type Transport = AuditEvent['transport'];
@@ -176,9 +176,13 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     const effective = () => this.#policy.effective(this.workspace.id, this.project.id);
     this.#engine = new InjectionEngine({
       ...parts.options.engine,
+      // Local (owner-signed) policy and the team's (admin-signed, verified against pinned keys) apply together.
       policy: {
-        allowlist: () => effective().allowlist,
-        bindings: (name) => effective().bindings.get(name) ?? [],
+        allowlist: () => [...effective().allowlist, ...this.#teamPolicy.allowlist],
+        bindings: (name) => [
+          ...(effective().bindings.get(name) ?? []),
+          ...(this.#teamPolicy.bindings.get(name) ?? []),
+        ],
       },
       secrets: {
         resolve: (names) => this.#resolve(names),
@@ -192,9 +196,12 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     return { workspace: this.workspace.id, project: this.project.id };
   }
 
+  #teamPolicy: TeamPolicy = { allowlist: [], bindings: new Map() };
+
   /** Loads the policy from disk if it changed; throws POLICY_SIGNATURE_INVALID when it was tampered with. */
   async #freshPolicy() {
     await this.#policy.refresh();
+    this.#teamPolicy = await this.team.policy();
     return this.#policy.effective(this.workspace.id, this.project.id);
   }
 

@@ -1,9 +1,25 @@
+import { stat } from 'node:fs/promises';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import {
+  type AllowlistEntry,
+  type Binding,
+  parseAllowlistEntry,
+  parseBinding,
+} from '@agentsecrets/injection';
 import type { SecretStore } from '@agentsecrets/keychain';
-import { SyncClient, type SyncLocation, type SyncSession, type SyncWorkspace } from '@agentsecrets/sync';
+import {
+  type SignedPolicy,
+  SyncClient,
+  type SyncLocation,
+  type SyncSession,
+  type SyncWorkspace,
+  signPolicy,
+  verifyPolicy,
+} from '@agentsecrets/sync';
 import { z } from 'zod';
 import type { AgentSecrets } from './agent-secrets.js';
 import { type HomePaths, readJsonFile, writeJsonFile } from './home.js';
+import { canonicalBinding, canonicalEntries } from './policy.js';
 
 const StateSchema = z
   .object({
@@ -13,10 +29,22 @@ const StateSchema = z
     workspaceId: z.string().nullable(),
     versions: z.record(z.string(), z.number().int()),
     lastSync: z.string().nullable(),
+    /** Admin signing keys pinned per workspace (first sight, or our own): team policy must be signed by one. */
+    pins: z.record(z.string(), z.array(z.string())).default({}),
+    /** The newest verified team policy per workspace (public and signed; re-verified whenever it is read). */
+    policies: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
 /** `$AGENTSECRETS_HOME/sync.json` (0600): who is logged in where, and the versions last seen. No secrets. */
 export type SyncState = z.infer<typeof StateSchema>;
+
+/** The team policy in force for the selected workspace, parsed for the engine. */
+export interface TeamPolicy {
+  readonly allowlist: readonly AllowlistEntry[];
+  readonly bindings: ReadonlyMap<string, readonly Binding[]>;
+}
+
+const NO_POLICY: TeamPolicy = { allowlist: [], bindings: new Map() };
 
 // The session (tokens and the unlocked user key pairs) lives in the local vault, never in a plain file.
 const SESSION_NS = { workspace: 'agentsecrets-sync', project: 'session' };
@@ -141,6 +169,8 @@ export class TeamSync {
       workspaceId: previous?.userId === session.userId ? previous.workspaceId : null,
       versions: previous?.userId === session.userId ? previous.versions : {},
       lastSync: previous?.userId === session.userId ? previous.lastSync : null,
+      pins: previous?.userId === session.userId ? previous.pins : {},
+      policies: previous?.userId === session.userId ? previous.policies : {},
     });
   }
 
@@ -163,7 +193,8 @@ export class TeamSync {
     const { client, session, state } = await this.#session();
     const ws = await client.createWorkspace(session, name);
     await saveSession(this.#core.store, session);
-    await this.#saveState({ ...state, workspaceId: ws.id });
+    const own = Buffer.from(session.userKeys.signing.publicKey).toString('base64');
+    await this.#saveState({ ...state, workspaceId: ws.id, pins: { ...state.pins, [ws.id]: [own] } });
     return ws;
   }
 
@@ -180,8 +211,162 @@ export class TeamSync {
         },
       );
     }
-    await this.#saveState({ ...state, workspaceId: ws.id });
+    // Trust on first sight: the admins listed now are the keys team policy must be signed with from here on.
+    const { client, session } = await this.#session();
+    const pinned = state.pins[ws.id] ?? (await client.adminSigningKeys(session, ws.id));
+    await this.#saveState({ ...state, workspaceId: ws.id, pins: { ...state.pins, [ws.id]: pinned } });
     return ws;
+  }
+
+  #policyCache: { stamp: string; checkedAt: number; policy: TeamPolicy } | undefined;
+
+  /**
+   * The verified team policy of the selected workspace, for the engine. Re-read when sync.json changes (looked at
+   * most every 200 ms); a stored policy that no longer verifies against the pinned admin keys is refused.
+   */
+  async policy(): Promise<TeamPolicy> {
+    const now = performance.now();
+    if (this.#policyCache !== undefined && now - this.#policyCache.checkedAt < 200)
+      return this.#policyCache.policy;
+    const s = await stat(syncPath(this.#core.paths)).catch(() => undefined);
+    const stamp = s === undefined ? 'none' : `${s.mtimeMs}:${s.size}`;
+    if (this.#policyCache?.stamp === stamp) {
+      this.#policyCache.checkedAt = now;
+      return this.#policyCache.policy;
+    }
+    let policy = NO_POLICY;
+    const state = s === undefined ? undefined : await this.state();
+    const stored = state?.workspaceId
+      ? (state.policies[state.workspaceId] as SignedPolicy | undefined)
+      : undefined;
+    if (state?.workspaceId && stored !== undefined) {
+      const verified = verifyPolicy(stored, {
+        workspaceId: state.workspaceId,
+        adminSigningKeys: state.pins[state.workspaceId] ?? [],
+        minSerial: 0,
+      });
+      policy = {
+        allowlist: verified.allowlist.map((e) => parseAllowlistEntry(e)),
+        bindings: new Map(
+          Object.entries(verified.bindings).map(([k, list]) => [
+            k,
+            list.map((b) => parseBinding(b.destination, b.methods)),
+          ]),
+        ),
+      };
+    }
+    this.#policyCache = { stamp, checkedAt: now, policy };
+    return policy;
+  }
+
+  /** Fetches the team policy and keeps it if it verifies against the pinned admin keys and is not older. */
+  async #syncPolicy(
+    client: SyncClient,
+    session: SyncSession,
+    state: SyncState,
+    workspaceId: string,
+  ): Promise<SyncState> {
+    const remote = await client.getPolicy(session, workspaceId);
+    if (remote === null) return state;
+    const seen = (state.policies[workspaceId] as SignedPolicy | undefined)?.serial ?? 0;
+    const verified = verifyPolicy(remote, {
+      workspaceId,
+      adminSigningKeys: state.pins[workspaceId] ?? [],
+      minSerial: seen,
+    });
+    return { ...state, policies: { ...state.policies, [workspaceId]: verified } };
+  }
+
+  /**
+   * Changes the team policy (admin). Asks for the account password again: a fresh login proves it and yields the
+   * signing key, so an agent holding a logged-in session cannot widen where credentials go.
+   */
+  async changePolicy(
+    password: string,
+    change: (p: {
+      allowlist: string[];
+      bindings: Record<string, { destination: string; methods: string[] }[]>;
+    }) => void,
+  ): Promise<SignedPolicy> {
+    const { client, state } = await this.#session();
+    if (state.workspaceId === null)
+      throw new AgentSecretsError('PROJECT_NOT_FOUND', 'no sync workspace is selected', {
+        hint: 'run `agentsecrets workspace switch NAME`',
+      });
+    const fresh = await client.login(state.email, password);
+    const current = await client.getPolicy(fresh, state.workspaceId);
+    const base =
+      current === null
+        ? undefined
+        : verifyPolicy(current, {
+            workspaceId: state.workspaceId,
+            adminSigningKeys: state.pins[state.workspaceId] ?? [],
+            minSerial: 0,
+          });
+    const draft = {
+      allowlist: [...(base?.allowlist ?? [])],
+      bindings: Object.fromEntries(
+        Object.entries(base?.bindings ?? {}).map(([k, v]) => [
+          k,
+          v.map((b) => ({ destination: b.destination, methods: [...b.methods] })),
+        ]),
+      ),
+    };
+    change(draft);
+    const signed = signPolicy(
+      {
+        workspaceId: state.workspaceId,
+        serial: (base?.serial ?? 0) + 1,
+        allowlist: draft.allowlist,
+        bindings: draft.bindings,
+      },
+      fresh.userKeys.signing,
+    );
+    await client.putPolicy(fresh, signed);
+    await client.logout(fresh).catch(() => undefined);
+    await this.#saveState({ ...state, policies: { ...state.policies, [state.workspaceId]: signed } });
+    return signed;
+  }
+
+  /** Adds or removes team allowlist entries (admin; asks for the account password again). Canonical entries. */
+  async changeAllowlist(
+    password: string,
+    add: readonly string[],
+    remove: readonly string[],
+  ): Promise<string[]> {
+    const added = canonicalEntries(add);
+    const removed = canonicalEntries(remove);
+    const signed = await this.changePolicy(password, (p) => {
+      p.allowlist = [...new Set([...p.allowlist.filter((e) => !removed.includes(e)), ...added])].sort();
+    });
+    return [...signed.allowlist];
+  }
+
+  /** Binds a secret name to a destination in the team policy (admin; asks for the account password again). */
+  async bind(password: string, name: string, destination: string, methods: readonly string[]): Promise<void> {
+    const record = canonicalBinding(destination, methods);
+    await this.changePolicy(password, (p) => {
+      p.bindings[name] = [
+        ...(p.bindings[name] ?? []).filter((b) => b.destination !== record.destination),
+        record,
+      ];
+    });
+  }
+
+  /** The verified team allowlist entries (canonical text), for display. */
+  async allowlistEntries(): Promise<string[]> {
+    const state = await this.state();
+    const stored = state?.workspaceId
+      ? (state.policies[state.workspaceId] as SignedPolicy | undefined)
+      : undefined;
+    if (state?.workspaceId == null || stored === undefined) return [];
+    return [
+      ...verifyPolicy(stored, {
+        workspaceId: state.workspaceId,
+        adminSigningKeys: state.pins[state.workspaceId] ?? [],
+        minSerial: 0,
+      }).allowlist,
+    ];
   }
 
   async #location(): Promise<{
@@ -295,7 +480,8 @@ export class TeamSync {
       versions[this.#versionKey(at, name)] = r.version;
     }
     await saveSession(this.#core.store, session);
-    await this.#saveState({ ...state, versions, lastSync: new Date().toISOString() });
+    const withPolicy = await this.#syncPolicy(this.#client(state), session, state, at.workspace.id);
+    await this.#saveState({ ...withPolicy, versions, lastSync: new Date().toISOString() });
     return { pulled };
   }
 

@@ -1,6 +1,6 @@
 import { DEFAULT_KDF_PARAMS, randomId } from '@agentsecrets/crypto';
 import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
-import { decryptSecret, encryptSecret, type SecretCoordinates } from './envelopes.js';
+import { decryptSecret, encryptSecret, type SecretCoordinates, type SignedPolicy } from './envelopes.js';
 import {
   createUserKeys,
   createWorkspaceKey,
@@ -523,5 +523,38 @@ export class SyncClient {
     });
     if (res.status !== 204) this.#fail(res.status, res.body);
     return { ...workspace, key, keyVersion, rotationPending: false };
+  }
+
+  /** The workspace's stored team policy (unverified: check it with `verifyPolicy` against pinned admin keys). */
+  async getPolicy(session: SyncSession, workspaceId: string): Promise<SignedPolicy | null> {
+    const res = await this.#authed<{ policy: SignedPolicy | null }>(
+      session,
+      'GET',
+      `/v1/workspaces/${encodeURIComponent(workspaceId)}/policy`,
+    );
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    return res.body.policy;
+  }
+
+  /** Stores a signed team policy (admin); its serial must be above the stored one. */
+  async putPolicy(session: SyncSession, policy: SignedPolicy): Promise<void> {
+    const res = await this.#authed(
+      session,
+      'PUT',
+      `/v1/workspaces/${encodeURIComponent(policy.workspaceId)}/policy`,
+      { policy },
+    );
+    if (res.status !== 204) this.#fail(res.status, res.body);
+  }
+
+  /** The signing public keys of a workspace's admins, as the server lists them (pin them; do not trust blindly). */
+  async adminSigningKeys(session: SyncSession, workspaceId: string): Promise<string[]> {
+    const res = await this.#authed<{ role: string; signingPublicKey: string }[]>(
+      session,
+      'GET',
+      `/v1/workspaces/${encodeURIComponent(workspaceId)}/members`,
+    );
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    return res.body.filter((m) => m.role === 'admin').map((m) => m.signingPublicKey);
   }
 }

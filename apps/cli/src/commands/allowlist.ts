@@ -2,6 +2,7 @@ import { readLast } from '@agentsecrets/core';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { json, line, table } from '../io.js';
+import { password } from './sync.js';
 
 function build(parent: Command, ctx: Context): void {
   const allowlist = parent
@@ -13,17 +14,27 @@ function build(parent: Command, ctx: Context): void {
     );
   allowlist
     .command('add <entries...>')
-    .description('owner only: allow destinations')
-    .action(async (entries: string[]) => {
+    .description('owner only: allow destinations (--team: for the whole team workspace, admin only)')
+    .option('--team', 'change the team policy (asks for the account password again)')
+    .action(async (entries: string[], opts: { team?: boolean }) => {
       const core = await ctx.core();
+      if (opts.team) {
+        const all = await core.team.changeAllowlist(await password(ctx, false), entries, []);
+        return line(ctx.io.stdout, `team allowlist: ${all.join(', ')}`);
+      }
       const added = await core.allowlist.add(entries, await ctx.owner());
       line(ctx.io.stdout, `allowed ${added.join(', ')}`);
     });
   allowlist
     .command('remove <entries...>')
-    .description('owner only: remove destinations')
-    .action(async (entries: string[]) => {
+    .description('owner only: remove destinations (--team: from the team policy, admin only)')
+    .option('--team', 'change the team policy (asks for the account password again)')
+    .action(async (entries: string[], opts: { team?: boolean }) => {
       const core = await ctx.core();
+      if (opts.team) {
+        const all = await core.team.changeAllowlist(await password(ctx, false), [], entries);
+        return line(ctx.io.stdout, `team allowlist: ${all.join(', ') || '(empty)'}`);
+      }
       const removed = await core.allowlist.remove(entries, await ctx.owner());
       line(
         ctx.io.stdout,
@@ -32,14 +43,20 @@ function build(parent: Command, ctx: Context): void {
     });
   allowlist
     .command('list')
-    .description('the allowlist of the current workspace')
+    .description("the allowlist: this machine's entries and the team's")
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const entries = await (await ctx.core()).allowlist.list();
+      const core = await ctx.core();
+      const entries = [
+        ...(await core.allowlist.list()).map((entry) => ({ entry, source: 'local' })),
+        ...(await core.team.allowlistEntries()).map((entry) => ({ entry, source: 'team' })),
+      ];
       if (opts.json) return json(ctx.io.stdout, entries);
       line(
         ctx.io.stdout,
-        entries.length ? entries.join('\n') : 'the allowlist is empty: every call is refused',
+        entries.length
+          ? entries.map((e) => (e.source === 'team' ? `${e.entry}  (team)` : e.entry)).join('\n')
+          : 'the allowlist is empty: every call is refused',
       );
     });
   allowlist

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { json, line, promptHidden, table, usage } from '../io.js';
 
-async function password(ctx: Context, confirm: boolean): Promise<string> {
+/** The sync account password: AGENTSECRETS_SYNC_PASSWORD for automation, else a hidden prompt. */
+export async function password(ctx: Context, confirm: boolean): Promise<string> {
   const fromEnv = ctx.io.env.AGENTSECRETS_SYNC_PASSWORD;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   const first = await promptHidden(ctx.io, confirm ? 'Choose the account password: ' : 'Account password: ');

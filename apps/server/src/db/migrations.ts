@@ -26,6 +26,7 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE invites (
      id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, email TEXT NOT NULL, invited_by TEXT NOT NULL,
      user_id TEXT, status TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (workspace_id, email))`,
+  `CREATE TABLE policies (workspace_id TEXT PRIMARY KEY, serial INTEGER NOT NULL, body TEXT NOT NULL)`,
 ];
 
 /**
