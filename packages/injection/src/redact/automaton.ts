@@ -1,0 +1,307 @@
+/**
+ * Multi-pattern matcher over bytes: an Aho–Corasick automaton, scanned leftmost-longest, behind a skip filter.
+ *
+ * Aho–Corasick. States are trie nodes, numbered level by level (root 1; 0 means "none"), with failure links and,
+ * per state, its depth and the length of the longest pattern that is a suffix of it (`out`). States shallower than
+ * {@link DENSE_DEPTH} — the only ones ordinary data reaches — also have a dense DFA row over byte classes (bytes in
+ * no pattern share class 0). A row entry is the next state's row offset (id × stride) when that state is dense and
+ * ends no pattern, so the inner loop is one load per byte; otherwise it is `~id` (negative: a match, or a deep
+ * state); 0 means "not computed yet", filled in from the failure links the first time it is needed. Deeper states
+ * keep sparse child lists and follow failure links without memoising. So the table is at most (patterns × 7 + 2)
+ * rows however long the secrets are (≈ 0.7 MB for 20 secrets), where a full DFA would be one row per pattern byte
+ * (≈ 6 MB for the same 20, tens of MB for a multi-kilobyte secret such as a service-account JSON).
+ *
+ * Skip filter (Wu–Manber). With m the shortest pattern length, every 3-byte block among the first m bytes of every
+ * pattern is hashed into a shift table: how far a window ending on that block may move without passing the start of
+ * an occurrence. The filter proposes candidate starts; the automaton runs from the root at each one until it is back
+ * at the root, so it still decides every match, and the semantics are the automaton's: leftmost-longest, and at the
+ * end of a chunk exactly the current match depth is unsettled. The work stays linear in the data whatever it holds.
+ * Measured on this machine, one dependent table load per byte (the DFA alone) ran at ≈ 400 MB/s; with the filter,
+ * 2–4 GB/s on JSON text with 20 secrets, two interleaved window chains doubling the latency-bound filter loop.
+ */
+
+const BLOCK = 3;
+const HASH_BITS = 16;
+const HASH_SHIFT = 32 - HASH_BITS;
+// Multiplicative hashing of a 24-bit block, top bits kept: every input bit reaches them (text is mostly 7-bit).
+const HASH_MULTIPLIER = 0x9e3779b1 | 0;
+/** States of depth below this have a dense row. */
+const DENSE_DEPTH = 8;
+const ROOT = 1;
+/** Window starts examined per round of the skip filter; its candidates are kept in a scratch array this long. */
+const SPAN = 8192;
+const HALF_SPAN = SPAN / 2;
+
+export class Automaton {
+  readonly #table: Int32Array;
+  readonly #classes: Uint8Array;
+  readonly #stride: number;
+  /** Ids below this are dense (depth < DENSE_DEPTH): ids are given level by level. */
+  readonly #dense: number;
+  readonly #fail: Int32Array;
+  readonly #depth: Int32Array;
+  readonly #out: Int32Array;
+  readonly #firstChild: Int32Array;
+  readonly #sibling: Int32Array;
+  readonly #edge: Uint8Array;
+  readonly #skip: Uint8Array;
+  readonly #minLength: number;
+  /** Scratch for the skip filter's candidate starts (scan is synchronous, so one per automaton is enough). */
+  readonly #candidates = new Int32Array(SPAN);
+
+  /** `patterns`: distinct, each at least {@link BLOCK} bytes long. */
+  constructor(patterns: readonly Uint8Array[]) {
+    const classes = new Uint8Array(256);
+    let total = 0;
+    let denseBound = 2;
+    let minLength = Number.POSITIVE_INFINITY;
+    let maxLength = 0;
+    for (const p of patterns) {
+      total += p.length;
+      denseBound += Math.min(p.length, DENSE_DEPTH - 1);
+      minLength = Math.min(minLength, p.length);
+      maxLength = Math.max(maxLength, p.length);
+      for (const b of p) classes[b] = 1;
+    }
+    let k = 0;
+    for (let b = 0; b < 256; b += 1) if (classes[b] === 1) classes[b] = ++k;
+    const stride = k + 1;
+    const states = total + 2;
+    const table = new Int32Array(denseBound * stride);
+    const fail = new Int32Array(states);
+    const depth = new Int32Array(states);
+    const out = new Int32Array(states);
+    const firstChild = new Int32Array(states);
+    const sibling = new Int32Array(states);
+    const edge = new Uint8Array(states);
+    this.#classes = classes;
+    this.#stride = stride;
+    this.#table = table;
+    this.#fail = fail;
+    this.#depth = depth;
+    this.#out = out;
+    this.#firstChild = firstChild;
+    this.#sibling = sibling;
+    this.#edge = edge;
+    this.#minLength = minLength;
+    const own = new Int32Array(states);
+    const parent = new Int32Array(states);
+    table.fill(ROOT * stride, ROOT * stride, ROOT * stride + stride);
+
+    // The trie, one level at a time, so that a level's failure links only need the levels above it.
+    const order = patterns.map((_, i) => i).sort((a, b) => patterns[b]!.length - patterns[a]!.length);
+    const current = new Int32Array(patterns.length).fill(ROOT);
+    let next = ROOT + 1;
+    let dense = 0;
+    for (let d = 1; d <= maxLength; d += 1) {
+      const first = next;
+      if (d === DENSE_DEPTH) dense = first;
+      for (const i of order) {
+        const p = patterns[i]!;
+        if (p.length < d) break;
+        const u = current[i]!;
+        const c = classes[p[d - 1]!]!;
+        let v = firstChild[u]!;
+        while (v !== 0 && edge[v] !== c) v = sibling[v]!;
+        if (v === 0) {
+          v = next++;
+          depth[v] = d;
+          edge[v] = c;
+          parent[v] = u;
+          sibling[v] = firstChild[u]!;
+          firstChild[u] = v;
+        }
+        if (p.length === d) own[v] = d;
+        current[i] = v;
+      }
+      for (let v = first; v < next; v += 1) {
+        const u = parent[v]!;
+        const f = u === ROOT ? ROOT : this.#goto(fail[u]!, edge[v]!);
+        fail[v] = f;
+        out[v] = Math.max(own[v]!, out[f]!);
+        if (depth[u]! < DENSE_DEPTH) table[u * stride + edge[v]!] = this.#encode(v);
+      }
+    }
+    this.#dense = dense === 0 ? next : dense;
+
+    const skip = new Uint8Array(1 << HASH_BITS).fill(Math.min(255, minLength - BLOCK + 1));
+    for (const p of patterns) {
+      for (let j = BLOCK - 1; j < minLength; j += 1) {
+        const h = Math.imul((p[j - 2]! << 16) | (p[j - 1]! << 8) | p[j]!, HASH_MULTIPLIER) >>> HASH_SHIFT;
+        const shift = minLength - 1 - j;
+        if (shift < skip[h]!) skip[h] = shift;
+      }
+    }
+    this.#skip = skip;
+  }
+
+  /** A dense row's entry for a transition into state `v`. */
+  #encode(v: number): number {
+    return this.#depth[v]! < DENSE_DEPTH && this.#out[v] === 0 ? v * this.#stride : ~v;
+  }
+
+  /** The automaton's transition from state `id` on byte class `c`, memoised in `id`'s row when it has one. */
+  #goto(id: number, c: number): number {
+    const table = this.#table;
+    const stride = this.#stride;
+    const depth = this.#depth;
+    const start = id;
+    let to: number;
+    for (;;) {
+      if (depth[id]! < DENSE_DEPTH) {
+        // A dense row holds all of the state's children, so 0 means no child: fall back along the failure link.
+        const x = table[id * stride + c]!;
+        if (x !== 0) {
+          to = x > 0 ? x / stride : ~x;
+          break;
+        }
+      } else {
+        let v = this.#firstChild[id]!;
+        while (v !== 0 && this.#edge[v] !== c) v = this.#sibling[v]!;
+        if (v !== 0) {
+          to = v;
+          break;
+        }
+      }
+      id = this.#fail[id]!;
+    }
+    if (depth[start]! < DENSE_DEPTH) table[start * stride + c] = this.#encode(to);
+    return to;
+  }
+
+  /**
+   * Finds the leftmost-longest, non-overlapping matches in `data` and appends each as a `start, end` pair to
+   * `found`. Returns how far the data is settled: when `final`, all of it; otherwise where the automaton's current
+   * partial match begins (its depth back from the end): those bytes, and only those, may still become part of a
+   * match once more data arrives, so they are what a stream holds back.
+   *
+   * From each candidate start the automaton runs from the root until it is back at the root (no partial match
+   * left), so every occurrence that starts in that stretch is seen, and stretches do not overlap. A match is
+   * committed once no later byte can give one that starts earlier, or at the same place and longer (the current
+   * partial match begins after its start); scanning then resumes at its end.
+   */
+  scan(data: Buffer, final: boolean, found: number[]): number {
+    const table = this.#table;
+    const classes = this.#classes;
+    const stride = this.#stride;
+    const depth = this.#depth;
+    const out = this.#out;
+    const skip = this.#skip;
+    const dense = this.#dense;
+    const m = this.#minLength;
+    const rootOffset = ROOT * stride;
+    const n = data.length;
+    const candidates = this.#candidates;
+    const last = n - m; // the last start with a whole window inside the data
+    let i = 0; // every occurrence starting before i is dealt with
+    let p = 0; // where the skip filter goes on
+    let next = 0;
+    let count = 0;
+    outer: for (;;) {
+      let start: number;
+      for (;;) {
+        while (next < count && candidates[next]! < i) next += 1;
+        if (next < count) {
+          start = candidates[next++]!;
+          break;
+        }
+        if (p < i) p = i;
+        if (p > last) {
+          // Too close to the end for a window: the automaton runs over the rest.
+          start = p;
+          break;
+        }
+        // Candidate starts in [p, end), from two interleaved chains of windows (halves of the span), which
+        // doubles the speed of this latency-bound loop. A window ends at e = start + m - 1; when the block there
+        // has a non-zero shift, no occurrence starts at any of the next `shift` starts, so the chain jumps them.
+        const end = Math.min(p + SPAN, last + 1);
+        const mid = p + ((end - p) >> 1);
+        const aEnd = mid + m - 1;
+        const bEnd = end + m - 1;
+        let a = p + m - 1;
+        let b = aEnd;
+        let ca = 0;
+        let cb = HALF_SPAN;
+        while (a < aEnd && b < bEnd) {
+          const sa =
+            skip[
+              Math.imul((data[a - 2]! << 16) | (data[a - 1]! << 8) | data[a]!, HASH_MULTIPLIER) >>> HASH_SHIFT
+            ]!;
+          const sb =
+            skip[
+              Math.imul((data[b - 2]! << 16) | (data[b - 1]! << 8) | data[b]!, HASH_MULTIPLIER) >>> HASH_SHIFT
+            ]!;
+          if (sa === 0) candidates[ca++] = a++ - m + 1;
+          else a += sa;
+          if (sb === 0) candidates[cb++] = b++ - m + 1;
+          else b += sb;
+        }
+        while (a < aEnd) {
+          const sa =
+            skip[
+              Math.imul((data[a - 2]! << 16) | (data[a - 1]! << 8) | data[a]!, HASH_MULTIPLIER) >>> HASH_SHIFT
+            ]!;
+          if (sa === 0) candidates[ca++] = a++ - m + 1;
+          else a += sa;
+        }
+        while (b < bEnd) {
+          const sb =
+            skip[
+              Math.imul((data[b - 2]! << 16) | (data[b - 1]! << 8) | data[b]!, HASH_MULTIPLIER) >>> HASH_SHIFT
+            ]!;
+          if (sb === 0) candidates[cb++] = b++ - m + 1;
+          else b += sb;
+        }
+        candidates.copyWithin(ca, HALF_SPAN, cb);
+        count = ca + cb - HALF_SPAN;
+        next = 0;
+        p = b - m + 1;
+      }
+      i = start;
+      let s = rootOffset;
+      for (;;) {
+        // Dense states that end no pattern: one table load per byte.
+        for (;;) {
+          if (i >= n) return final ? n : n - depth[s / stride]!;
+          const x = table[s + classes[data[i]!]!]!;
+          if (x <= 0) break;
+          i += 1;
+          if (x === rootOffset) continue outer;
+          s = x;
+        }
+        // Anything else, by state id: deep states, unknown entries, and a candidate match until it is committed.
+        let id = s / stride;
+        let cs = -1;
+        let ce = 0;
+        for (;;) {
+          if (cs >= 0 && i - depth[id]! > cs) break;
+          if (i >= n) {
+            if (!final) return i - depth[id]!;
+            if (cs < 0) return n;
+            break;
+          }
+          id = this.#goto(id, classes[data[i]!]!);
+          i += 1;
+          const o = out[id]!;
+          if (o > 0) {
+            const start = i - o;
+            if (cs < 0 || start <= cs) {
+              cs = start;
+              ce = i;
+            }
+          } else if (cs < 0) {
+            if (id === ROOT) continue outer;
+            if (id < dense) break;
+          }
+        }
+        if (cs < 0) {
+          s = id * stride;
+          continue;
+        }
+        found.push(cs, ce);
+        i = ce;
+        continue outer;
+      }
+    }
+  }
+}
