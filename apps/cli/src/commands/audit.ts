@@ -15,7 +15,11 @@ export function registerAudit(program: Command, ctx: Context): void {
       if (opts.json) json(ctx.io.stdout, result);
       const c = colours(ctx.io.stdout, ctx.io.env);
       if (result.ok) {
-        if (!opts.json) line(ctx.io.stdout, `${c.green('✓')} audit log intact: ${result.lines} lines`);
+        if (!opts.json)
+          line(
+            ctx.io.stdout,
+            `${c.green('✓')} audit log intact: ${result.lines} lines${result.anchored ? ' (older rotated files were dropped; checked from the oldest kept line)' : ''}`,
+          );
         return;
       }
       const bad = result.firstBad!;
