@@ -125,6 +125,19 @@ describe('team sync through the CLI', () => {
         expect(ok.code, ok.stderr).toBe(0);
         expect(ok.stdout).toContain('[REDACTED_BY_AGENTSECRETS]');
         expect((await run(['allowlist', 'add', 'evil.example', '--team'], as(bob))).code).toBe(3);
+        // A team binding narrows where the secret may go, for every member.
+        expect(
+          (
+            await run(
+              ['secrets', 'bind', 'API_KEY', `127.0.0.1:${upstream.port}/only-here`, '--team'],
+              as(laptop),
+            )
+          ).code,
+        ).toBe(0);
+        expect((await run(['secrets', 'pull'], as(bob))).code).toBe(0);
+        const bound = await run(call, as(bob));
+        expect(bound.code).toBe(3);
+        expect(bound.stderr).toContain('BINDING_VIOLATION');
         // A server that widens the stored policy is refused at pull…
         const stored = (await db.query<{ body: string }>('SELECT body FROM policies'))[0]!;
         const widened = { ...JSON.parse(stored.body), serial: 99, allowlist: [dest, 'evil.example'] };

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { parseDotenv } from '../dotenv.js';
 import { colours, json, line, promptHidden, readStdin, table, usage } from '../io.js';
+import { password } from './sync.js';
 
 function warnShort(ctx: Context, name: string, redactable: boolean): void {
   if (redactable) return;
@@ -163,13 +164,24 @@ export function registerSecrets(program: Command, ctx: Context): void {
     .description('owner only: limit where a secret may be sent: HOST[:PORT][/PATH-PREFIX]')
     .option('--method <method...>', 'allowed HTTP methods (default any)')
     .option('--clear', 'remove every binding of the secret')
+    .option('--team', 'bind it in the team policy (admin; asks for the account password again)')
     .addHelpText(
       'after',
       '\nExamples:\n  agentsecrets secrets bind STRIPE_KEY api.stripe.com/v1 --method GET POST\n  agentsecrets secrets bind STRIPE_KEY --clear',
     )
     .action(
-      async (key: string, destination: string | undefined, opts: { method?: string[]; clear?: boolean }) => {
+      async (
+        key: string,
+        destination: string | undefined,
+        opts: { method?: string[]; clear?: boolean; team?: boolean },
+      ) => {
         const core = await ctx.core();
+        if (opts.team) {
+          if (destination === undefined)
+            throw usage('name a destination', `agentsecrets secrets bind ${key} api.example.com/v1 --team`);
+          await core.team.bind(await password(ctx, false), key, destination, opts.method ?? []);
+          return line(ctx.io.stdout, `${key} bound to ${destination} for the team`);
+        }
         if (opts.clear) {
           await core.bindings.clear(key, await ctx.owner());
           return line(ctx.io.stdout, `${key} may go to any allowlisted destination`);
