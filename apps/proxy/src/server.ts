@@ -12,6 +12,7 @@ import {
   type Transport,
   toAgentSecretsError,
 } from '@agentsecrets/core';
+import { capConnections, defaultConnectionCap } from './connections.js';
 
 /** Options of {@link startProxyServer}. */
 export interface ProxyServerOptions {
@@ -22,6 +23,10 @@ export interface ProxyServerOptions {
   readonly port?: number;
   /** The session token clients must present; `null` turns authentication off (`--no-auth`). Default: a new one. */
   readonly token?: string | null;
+  /** Client connections held at once (see {@link capConnections}). Default: from the open-file limit, at most 4,096. */
+  readonly maxConnections?: number;
+  /** Largest request body accepted, in bytes; a declared larger one is answered 413 before anything is sent. */
+  readonly maxRequestBodyBytes?: number;
 }
 
 /** A proxy that is listening. */
@@ -35,6 +40,8 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
+/** The engine's default body limit (10 MiB); a larger declared Content-Length is refused up front. */
+const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 const AGENT_ID = /^[A-Za-z0-9_.:@/-]{1,128}$/;
 const TRANSPORTS: readonly Transport[] = ['proxy', 'cli', 'mcp'];
 
@@ -63,12 +70,38 @@ function sendJson(
 }
 
 function sendError(res: ServerResponse, error: AgentSecretsError): void {
-  if (res.headersSent) {
+  if (res.headersSent || res.destroyed) {
     // Mid-body: the only honest signal left is an aborted response.
     res.destroy();
     return;
   }
-  sendJson(res, httpStatusFor(error.code), { error: error.toJSON() }, { [PROXY_ERROR_HEADER]: error.code });
+  try {
+    // Headers set for an answer that never went out (the trailer declaration among them) must not ride on this one.
+    for (const name of res.getHeaderNames()) if (name !== 'x-as-request-id') res.removeHeader(name);
+    sendJson(res, httpStatusFor(error.code), { error: error.toJSON() }, { [PROXY_ERROR_HEADER]: error.code });
+  } catch {
+    res.destroy();
+  }
+}
+
+/** The path of a request target; a target no URL parser accepts is the client's error, answered 400. */
+function routeOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://proxy').pathname;
+  } catch {
+    throw new AgentSecretsError('INVALID_ARGUMENT', 'the request target is not a valid path', {
+      hint: 'send requests to /proxy with X-AS-Target-URL',
+    });
+  }
+}
+
+/**
+ * Whether the answer to `req` can carry a trailer: only a chunked body can, and Node throws on a declared trailer
+ * otherwise — for HEAD, for 1xx/204/304 (no body) and for HTTP/1.0 clients (no chunked encoding).
+ */
+function canTrail(req: IncomingMessage, status: number): boolean {
+  const http11 = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
+  return http11 && req.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
 }
 
 /**
@@ -112,7 +145,20 @@ function checkToken(req: IncomingMessage, token: string | null): void {
   }
 }
 
-async function forward(core: AgentSecrets, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function forward(
+  core: AgentSecrets,
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBody: number,
+): Promise<void> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBody) {
+    // Refused before a byte is read or sent; the connection closes, as the body will not be read.
+    res.shouldKeepAlive = false;
+    throw new AgentSecretsError('REQUEST_TOO_LARGE', `the request body is larger than ${maxBody} bytes`, {
+      hint: 'send a smaller body',
+    });
+  }
   const url = header(req, 'x-as-target-url');
   if (url === undefined || url === '') {
     throw new AgentSecretsError('INVALID_ARGUMENT', 'X-AS-Target-URL is missing', {
@@ -156,11 +202,12 @@ async function forward(core: AgentSecrets, req: IncomingMessage, res: ServerResp
   // Headers are scanned before they are sent; the body is scanned while it streams, so the final answer comes
   // as a trailer once the body is done.
   res.setHeader('x-as-redacted', String(response.headerRedactions > 0));
-  res.setHeader('trailer', 'X-AS-Redacted');
+  const trailer = canTrail(req, response.status);
+  if (trailer) res.setHeader('trailer', 'X-AS-Redacted');
   res.writeHead(response.status);
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
   response.body.on('end', () => {
-    res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
+    if (trailer) res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
     res.end();
   });
   response.body.pipe(res, { end: false });
@@ -177,19 +224,20 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   let port = options.port ?? 8765;
   // Request ids: a random per-process prefix and a counter — unique, and cheaper than 128 random bits per request.
   const idPrefix = randomId('req');
+  const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_BODY;
   let requests = 0;
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     requests += 1;
     res.setHeader('x-as-request-id', `${idPrefix}.${requests.toString(36)}`);
-    const path = new URL(req.url ?? '/', 'http://proxy').pathname;
     (async () => {
+      const path = routeOf(req);
       checkCaller(req, port);
       if (path === '/health' && req.method === 'GET') {
         sendJson(res, 200, { status: 'ok' });
         return;
       }
       checkToken(req, token);
-      if (path === '/proxy') await forward(core, req, res);
+      if (path === '/proxy') await forward(core, req, res, maxBody);
       else if (path === '/status' && req.method === 'GET') sendJson(res, 200, await core.status());
       else if (path === '/secrets' && req.method === 'GET') sendJson(res, 200, await core.listSecrets());
       else {
@@ -199,8 +247,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       }
     })().catch((e: unknown) => sendError(res, toAgentSecretsError(e)));
   });
-  server.headersTimeout = 30_000;
+  // A request head must arrive within 10 s (checked every second), so slow heads cannot hold connections for long;
+  // bodies and answers may stream for as long as they flow. Idle keep-alive connections close after 5 s.
+  server.headersTimeout = 10_000;
   server.requestTimeout = 0;
+  server.keepAliveTimeout = 5_000;
+  capConnections(server, options.maxConnections ?? defaultConnectionCap());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(

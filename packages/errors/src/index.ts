@@ -146,7 +146,13 @@ export function exitCodeFor(code: ErrorCode): number {
   return EXIT_CODES[ERROR_CODES[code]];
 }
 
+// Codes whose HTTP status is more precise than their kind's.
+const HTTP_STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
+  REQUEST_TOO_LARGE: 413,
+  AUDIT_IO: 503,
+};
+
 /** The HTTP status the proxy answers with for an error code (SPEC.md §4). */
 export function httpStatusFor(code: ErrorCode): number {
-  return HTTP_STATUSES[ERROR_CODES[code]];
+  return HTTP_STATUS_OF_CODE[code] ?? HTTP_STATUSES[ERROR_CODES[code]];
 }
