@@ -8,9 +8,11 @@ import { BIN, freshMachine, run } from './helpers.js';
 /** A machine with a file vault, one secret and the given upstream origins on the allowlist. */
 export async function preparedMachine(
   origins: readonly string[],
-  secret = 'sk_test_FAULTS_canary_0123456789',
+  options: { secret?: string; home?: string } = {},
 ): Promise<Awaited<ReturnType<typeof freshMachine>>> {
+  const secret = options.secret ?? 'sk_test_FAULTS_canary_0123456789';
   const machine = await freshMachine();
+  if (options.home !== undefined) machine.env.AGENTSECRETS_HOME = options.home;
   const opts = { env: machine.env, cwd: machine.project };
   for (const args of [
     ['init', '--yes'],

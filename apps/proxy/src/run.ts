@@ -39,12 +39,31 @@ export async function runProxy(options: RunProxyOptions): Promise<RunningProxy &
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.noAuth ? { token: null } : {}),
   });
-  await writeProxyState(core.paths, {
-    pid: process.pid,
-    host: running.host,
-    port: running.port,
-    token: running.token,
-    startedAt: new Date().toISOString(),
+  try {
+    await writeProxyState(core.paths, {
+      pid: process.pid,
+      host: running.host,
+      port: running.port,
+      token: running.token,
+      startedAt: new Date().toISOString(),
+    });
+  } catch (e) {
+    // A proxy that cannot record itself cannot be found, stopped or reused: it must not keep listening.
+    await running.close().catch(() => undefined);
+    await clearProxyState(core.paths, process.pid);
+    throw new AgentSecretsError(
+      'HOME_IO',
+      `cannot record the proxy in ${core.paths.proxy}, so it was stopped`,
+      {
+        hint: 'free disk space or fix the permissions of the AgentSecrets home, then start it again',
+        cause: e,
+      },
+    );
+  }
+  // Audit writes that fail after a call was let through (the disk filled mid-call) are kept and retried, and no
+  // further call goes out until they are written; the proxy's log says so.
+  core.on('audit-error', (error) => {
+    process.stderr.write(`audit: ${error.code}: ${error.message}\n`);
   });
   let resolveStopped: () => void = () => {};
   const stopped = new Promise<void>((r) => {

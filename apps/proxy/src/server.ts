@@ -207,8 +207,14 @@ async function forward(
   res.writeHead(response.status);
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
   response.body.on('end', () => {
-    if (trailer) res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
-    res.end();
+    // The answer completes only once its audit event is written; if it cannot be, the caller sees it cut off.
+    response.recorded.then(
+      () => {
+        if (trailer) res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
+        res.end();
+      },
+      () => res.destroy(),
+    );
   });
   response.body.pipe(res, { end: false });
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditEvent, AuditLog, followAudit, GENESIS_HASH, readLast, verifyAuditLog } from './index.js';
@@ -17,8 +17,8 @@ afterEach(() => cleanup());
 describe('the writer', () => {
   it('writes a chain from the genesis hash, mode 0600 in a 0700 directory, in canonical field order', async () => {
     const log = new AuditLog({ path });
-    const first = await log.append(event(1));
-    const second = await log.append(event(2));
+    const first = (await log.append(event(1)))!;
+    const second = (await log.append(event(2)))!;
     const lines = await fileLines(path);
     expect(first.prev).toBe(GENESIS_HASH);
     expect(second.prev).toBe(lineHash(lines[0] as string));
@@ -47,12 +47,12 @@ describe('the writer', () => {
   });
 
   it('keeps the order of appends made at once in one process, in batches under one lock', async () => {
-    const log = new AuditLog({ path });
+    const log = new AuditLog({ path, denials: false });
     const written = await Promise.all(Array.from({ length: 2500 }, (_, i) => log.append(event(i))));
-    expect(written.map((e) => e.duration_ms)).toEqual(Array.from({ length: 2500 }, (_, i) => i));
+    expect(written.map((e) => e!.duration_ms)).toEqual(Array.from({ length: 2500 }, (_, i) => i));
     const lines = await fileLines(path);
     expect(lines.map((l) => (JSON.parse(l) as AuditEvent).duration_ms)).toEqual(
-      written.map((e) => e.duration_ms),
+      written.map((e) => e!.duration_ms),
     );
     expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 2500 });
   });
@@ -68,15 +68,16 @@ describe('the writer', () => {
     expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[2] as string).prev).toBe(lineHash(lines[1] as string));
     expect((await readLast(path, 5)).map((e) => e.duration_ms)).toEqual([1, 3]);
-    expect((await verifyAuditLog(path)).firstBad).toMatchObject({
-      file: path,
-      line: 2,
-      reason: expect.stringMatching(/torn/),
+    // Crash damage, not tampering: the chain continues from the torn bytes, and the verifier says so.
+    expect(await verifyAuditLog(path)).toEqual({
+      ok: true,
+      lines: 3,
+      torn: [{ file: path, line: 2, reason: expect.stringMatching(/torn by a crash/) }],
     });
   });
 
   it('rotates by size, keeps maxFiles, and continues the chain into the new file', async () => {
-    const log = new AuditLog({ path, maxBytes: 1500, maxFiles: 3 });
+    const log = new AuditLog({ path, maxBytes: 1500, maxFiles: 3, keepMs: 0 });
     for (let i = 0; i < 60; i += 1) await log.append(event(i));
     await expect(stat(`${path}.3`)).resolves.toBeDefined();
     await expect(stat(`${path}.4`)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -97,7 +98,7 @@ describe('the writer', () => {
     const big = new AuditLog({ path, maxBytes: 1000, maxFiles: 10 });
     for (let i = 0; i < 60; i += 1) await big.append(event(i));
     await expect(stat(`${path}.8`)).resolves.toBeDefined();
-    const small = new AuditLog({ path, maxBytes: 1000, maxFiles: 2 });
+    const small = new AuditLog({ path, maxBytes: 1000, maxFiles: 2, keepMs: 0 });
     for (let i = 60; i < 70; i += 1) await small.append(event(i));
     await expect(stat(`${path}.3`)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await verifyAuditLog(path)).ok).toBe(true);
@@ -203,5 +204,87 @@ describe('several processes', () => {
     await log.append(event(1));
     await runWriter(path, 2, 3);
     expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 7 });
+  });
+});
+
+describe('a flood of denials', () => {
+  it('is summarised: a few lines, with counts that add up, and no rotation of older files', async () => {
+    // Kept by count only, one rotated file: before summaries, 35,000 lines of 2 KB rotated the first event away.
+    const log = new AuditLog({ path, maxBytes: 1024 * 1024, maxFiles: 1, keepMs: 0 });
+    await log.append(event(1, { status: 'OK', reason: null, http_status: 200 }));
+    const denials = 35_000;
+    const long = 'a'.repeat(1900);
+    await Promise.all(
+      Array.from({ length: denials }, (_, i) =>
+        log.append(
+          event(i, {
+            status: 'BLOCKED',
+            reason: 'DOMAIN_NOT_ALLOWED',
+            http_status: null,
+            secret_keys: ['API_KEY'],
+            agent_id: `agent-${i % 400}`,
+            target: `https://evil-${i % 50}.example/${long}/${i}`,
+          }),
+        ),
+      ),
+    );
+    await log.close();
+    const lines = [...(await fileLines(`${path}.1`).catch(() => [])), ...(await fileLines(path))];
+    const events = lines.map((l) => JSON.parse(l) as AuditEvent);
+    expect(events.length).toBeLessThan(400);
+    expect(events[0]?.status).toBe('OK');
+    const counted = events
+      .filter((e) => e.status === 'BLOCKED')
+      .reduce((sum, e) => sum + (e.repeated ?? 1), 0);
+    expect(counted).toBe(denials);
+    const result = await verifyAuditLog(path);
+    expect(result.ok).toBe(true);
+    expect(result.unverifiable).toBeUndefined();
+  });
+
+  it('never summarises a use of a credential', async () => {
+    const log = new AuditLog({ path });
+    for (let i = 0; i < 100; i += 1)
+      await log.append(event(1, { status: 'OK', reason: null, http_status: 200 }));
+    for (let i = 0; i < 100; i += 1)
+      await log.append(event(1, { status: 'ERROR', reason: 'UPSTREAM_RESET' }));
+    expect(await fileLines(path)).toHaveLength(200);
+  });
+});
+
+describe('fail closed', () => {
+  it('truncates a long target instead of refusing the event', async () => {
+    const log = new AuditLog({ path });
+    const target = `https://api.example.com/${'p'.repeat(5000)}`;
+    const written = await log.append(event(1, { target }));
+    expect(written?.target).toHaveLength(2048);
+    expect(written?.target).toMatch(/^https:\/\/api\.example\.com\/p+\{truncated:\d+\}$/);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true });
+  });
+
+  it('keeps events whose write failed, refuses readiness until they are written, then writes them first', async () => {
+    const log = new AuditLog({ path, lockTimeoutMs: 200 });
+    await log.append(event(1));
+    await log.ready();
+    // The directory becomes unwritable (root ignores modes, so the lock file is put out of reach instead).
+    await mkdir(`${path}.lock`);
+    await expect(log.append(event(2))).rejects.toMatchObject({ code: 'AUDIT_IO' });
+    expect(log.owed).toBe(1);
+    await expect(log.ready()).rejects.toMatchObject({
+      code: 'AUDIT_IO',
+      message: expect.stringMatching(/1 audit event could not be written/),
+    });
+    await rm(`${path}.lock`, { recursive: true });
+    await log.ready();
+    expect(log.owed).toBe(0);
+    await log.append(event(3));
+    expect((await fileLines(path)).map((l) => (JSON.parse(l) as AuditEvent).duration_ms)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses readiness for an event that could not be recorded', async () => {
+    const log = new AuditLog({ path });
+    await expect(
+      log.ready(event(1, { secret_keys: Array.from({ length: 65 }, (_, i) => `K${i}`) })),
+    ).rejects.toMatchObject({ code: 'AUDIT_EVENT_INVALID' });
   });
 });

@@ -1,8 +1,10 @@
-import { appendFile, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { appendFile, mkdir, rename, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
 import { withFileLock } from '@agentsecrets/keychain';
+import { type DenialOptions, DenialSummaries } from './internal/denials.js';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
+import { applyRetention } from './internal/retention.js';
 import { type AuditEvent, type AuditEventInput, validateInput } from './schema.js';
 
 /** The `prev` of the first line ever written: 64 zeros. */
@@ -14,8 +16,21 @@ export interface AuditLogOptions {
   readonly path: string;
   /** Size at which the live file is rotated before the next append. Default 10 MiB. */
   readonly maxBytes?: number;
-  /** Rotated files kept (`audit.jsonl.1` … `.N`, `.1` the newest). Default 5, at least 1. */
+  /** Rotated files kept whatever their age (`audit.jsonl.1` … `.N`, `.1` the newest). Default 5, at least 1. */
   readonly maxFiles?: number;
+  /**
+   * Rotated files younger than this (by their last write) are kept past `maxFiles`, so a burst of events cannot
+   * rotate recent history away. Default 30 days.
+   */
+  readonly keepMs?: number;
+  /** Rotated files kept at most, however young: bounds the disk the log can take. Default 50. */
+  readonly hardMaxFiles?: number;
+  /** Summaries of repeated denials (see `DenialSummaries`); `false` writes every denial. */
+  readonly denials?: DenialOptions | false;
+  /**
+   * Free space the log's filesystem must have for {@link AuditLog.ready} to let a call go ahead. Default 1 MiB.
+   */
+  readonly minFreeBytes?: number;
   /** How long an append waits for another process's lock before failing with `AUDIT_IO`. Default 10 s. */
   readonly lockTimeoutMs?: number;
 }
@@ -51,9 +66,28 @@ function ioError(action: string, path: string, cause: unknown): AgentSecretsErro
 }
 
 interface Pending {
-  readonly fields: AuditEventInput;
-  readonly resolve: (e: AuditEvent) => void;
+  /** Undefined: no new event, only a try at writing the owed ones. */
+  readonly fields: AuditEventInput | undefined;
+  readonly resolve: (e: AuditEvent | undefined) => void;
   readonly reject: (e: unknown) => void;
+}
+
+function owedError(path: string, owed: number, cause: unknown): AgentSecretsError {
+  return new AgentSecretsError(
+    'AUDIT_IO',
+    `${owed} audit event${owed === 1 ? '' : 's'} could not be written to ${path}${ioCode(cause)}; calls are refused until they are`,
+    {
+      hint: 'free disk space or fix the permissions of the AgentSecrets home; the events are written as soon as it works',
+      cause,
+    },
+  );
+}
+
+function ioCode(cause: unknown): string {
+  const code =
+    (cause as NodeJS.ErrnoException | undefined)?.code ??
+    (cause as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? ` (${code})` : '';
 }
 
 /** Appends written in one batch at most: bounds one write and the time one lock is held. */
@@ -78,15 +112,71 @@ export class AuditLog {
   readonly path: string;
   readonly #maxBytes: number;
   readonly #maxFiles: number;
+  readonly #keepMs: number;
+  readonly #hardMaxFiles: number;
   readonly #lockTimeoutMs: number;
+  readonly #minFreeBytes: number;
   readonly #pending: Pending[] = [];
+  /** Events whose write failed, oldest first: written before anything newer, and until then calls are refused. */
+  #owed: AuditEventInput[] = [];
+  readonly #denials: DenialSummaries | undefined;
   #writing = false;
 
   constructor(options: AuditLogOptions) {
     this.path = options.path;
     this.#maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
     this.#maxFiles = Math.max(1, Math.floor(options.maxFiles ?? 5));
+    this.#keepMs = options.keepMs ?? 30 * 24 * 3600 * 1000;
+    this.#hardMaxFiles = Math.max(this.#maxFiles, Math.floor(options.hardMaxFiles ?? 50));
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    this.#minFreeBytes = options.minFreeBytes ?? 1024 * 1024;
+    this.#denials =
+      options.denials === false
+        ? undefined
+        : new DenialSummaries(options.denials ?? {}, (summary) => {
+            this.#enqueue(summary).catch(() => undefined);
+          });
+  }
+
+  /**
+   * Fail closed: resolves when an event appended now can be expected to be written, and rejects with `AUDIT_IO`
+   * otherwise — so a caller checks this before it sends anything and refuses the call when it rejects. It rejects
+   * while earlier events are owed (their write failed; this tries them again first), when the filesystem holding the
+   * log has less than `minFreeBytes` free, and — given `probe`, the event the caller will record — when that event
+   * would not validate (`AUDIT_EVENT_INVALID`).
+   */
+  async ready(probe?: AuditEventInput): Promise<void> {
+    if (probe !== undefined) validateInput(probe);
+    if (this.#owed.length > 0) {
+      await new Promise<AuditEvent | undefined>((resolve, reject) => {
+        this.#pending.push({ fields: undefined, resolve, reject });
+        if (!this.#writing) void this.#drain();
+      });
+    }
+    let free: number | undefined;
+    try {
+      const fs = await statfs(dirname(this.path));
+      free = fs.bavail * fs.bsize;
+    } catch (e) {
+      // A home not created yet is created by the first append; anything else is the log failing.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('check free space for', this.path, e);
+    }
+    if (free !== undefined && free < this.#minFreeBytes) {
+      throw new AgentSecretsError(
+        'AUDIT_IO',
+        `the disk holding the audit log ${this.path} is full (${Math.floor(free / 1024)} KiB free); calls are refused until it can record them`,
+        { hint: 'free disk space in the AgentSecrets home' },
+      );
+    }
+  }
+
+  /** Writes pending denial summaries and tries owed events once more. Rejects with `AUDIT_IO` if some stay unwritten. */
+  async close(): Promise<void> {
+    this.#denials?.flush();
+    await new Promise<AuditEvent | undefined>((resolve, reject) => {
+      this.#pending.push({ fields: undefined, resolve, reject });
+      if (!this.#writing) void this.#drain();
+    });
   }
 
   /**
@@ -95,14 +185,19 @@ export class AuditLog {
    * progress are written together by the next one, under one lock and in one `write`, in the order they were
    * appended — so a busy proxy pays one lock per batch, not per call.
    */
-  append(input: AuditEventInput): Promise<AuditEvent> {
+  append(input: AuditEventInput): Promise<AuditEvent | undefined> {
     let fields: AuditEventInput;
     try {
       fields = validateInput(input);
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise<AuditEvent>((resolve, reject) => {
+    if (this.#denials !== undefined && !this.#denials.admit(fields)) return Promise.resolve(undefined);
+    return this.#enqueue(fields);
+  }
+
+  #enqueue(fields: AuditEventInput): Promise<AuditEvent | undefined> {
+    return new Promise<AuditEvent | undefined>((resolve, reject) => {
       this.#pending.push({ fields, resolve, reject });
       if (!this.#writing) void this.#drain();
     });
@@ -112,14 +207,26 @@ export class AuditLog {
     this.#writing = true;
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, MAX_BATCH);
+      const owed = this.#owed;
+      const fresh = batch.flatMap((b) => (b.fields === undefined ? [] : [b.fields]));
       try {
-        const events = await this.#write(batch.map((b) => b.fields));
-        for (const [i, b] of batch.entries()) b.resolve(events[i] as AuditEvent);
+        const events = owed.length + fresh.length === 0 ? [] : await this.#write([...owed, ...fresh]);
+        this.#owed = [];
+        let i = owed.length;
+        for (const b of batch) b.resolve(b.fields === undefined ? undefined : (events[i++] as AuditEvent));
       } catch (e) {
-        for (const b of batch) b.reject(e);
+        // Kept, in order, to be written before anything newer; calls are refused meanwhile (see ready()).
+        this.#owed = [...owed, ...fresh];
+        for (const b of batch)
+          b.reject(b.fields === undefined ? owedError(this.path, this.#owed.length, e) : e);
       }
     }
     this.#writing = false;
+  }
+
+  /** Events that could not be written yet (kept in memory and tried again). */
+  get owed(): number {
+    return this.#owed.length;
   }
 
   async #write(batch: readonly AuditEventInput[]): Promise<AuditEvent[]> {
@@ -194,14 +301,16 @@ export class AuditLog {
   }
 
   async #rotate(): Promise<void> {
-    // Everything from index maxFiles up goes, not just `.maxFiles`: files left by a larger maxFiles would otherwise
-    // sit beyond a gap and break verification.
-    for (const i of await rotatedIndexes(this.path)) {
-      if (i >= this.#maxFiles) await unlink(rotatedPath(this.path, i)).catch(() => undefined);
-    }
-    for (let i = this.#maxFiles - 1; i >= 1; i -= 1) {
+    // Shift every rotated file up by one, from the oldest, then the live file becomes `.1`. Which ones are then
+    // removed is the retention policy's call (by count, by age, and a hard cap), recorded before anything goes.
+    for (const i of (await rotatedIndexes(this.path)).reverse()) {
       await rename(rotatedPath(this.path, i), rotatedPath(this.path, i + 1)).catch(() => undefined);
     }
     await rename(this.path, rotatedPath(this.path, 1));
+    await applyRetention(this.path, {
+      maxFiles: this.#maxFiles,
+      keepMs: this.#keepMs,
+      hardMaxFiles: this.#hardMaxFiles,
+    });
   }
 }

@@ -34,7 +34,7 @@ describe('readLast', () => {
     const log = new AuditLog({ path });
     const written: AuditEvent[] = [];
     for (let i = 0; i < 5; i += 1) {
-      written.push(await log.append(event(i)));
+      written.push((await log.append(event(i)))!);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const at = (i: number) => new Date((written[i] as AuditEvent).ts);

@@ -131,7 +131,7 @@ describe('the audit event schema', () => {
         duration_ms: 9 * 24 * 3600 * 1000,
       }),
     );
-    expect(written.reason).toBe('SECRET_NOT_FOUND,VAULT_LOCKED');
+    expect(written?.reason).toBe('SECRET_NOT_FOUND,VAULT_LOCKED');
     await expect(log.append(event(2, { reason: 'owner_reveal' }))).resolves.toBeDefined();
   });
 

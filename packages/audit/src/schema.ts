@@ -57,10 +57,17 @@ export const AuditEventSchema = z
       .string()
       .regex(/^[A-Za-z0-9_ .:,/()-]{0,200}$/)
       .nullable(),
-    http_status: z.number().int().min(100).max(599).nullable(),
+    /** The upstream's status code: three digits, as HTTP/1.1 carries them (100–999). */
+    http_status: z.number().int().min(100).max(999).nullable(),
     redacted: z.boolean(),
     /** How long the use took. No upper bound: an `exec` may run for days. Finite (zod 4 refuses Infinity). */
     duration_ms: z.number().min(0),
+    /**
+     * Present on a summary of repeated denials: how many further denials like this one (same transport, agent,
+     * method, origin, keys, styles and reason) were refused since the last line written for them. Only BLOCKED
+     * events are summarised; every use of a credential has a line of its own.
+     */
+    repeated: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -93,9 +100,28 @@ export function offendingField(error: z.ZodError): { unknown: boolean; field: st
   return { unknown: false, field: path === '' ? '(event)' : path };
 }
 
-/** Validates an event to record. The error names the offending field, never its content. */
+/** Longest target kept in an event; a longer one is cut and marked (see {@link truncateTarget}). */
+export const MAX_TARGET = 2048;
+
+/**
+ * A target longer than {@link MAX_TARGET} cut to fit, ending in `{truncated:N}` (N characters cut; a URL path never
+ * holds a brace), so an event for a call with a very long path is recorded rather than refused.
+ */
+export function truncateTarget(target: string): string {
+  if (target.length <= MAX_TARGET) return target;
+  const mark = (cut: number) => `{truncated:${cut}}`;
+  const keep = MAX_TARGET - mark(target.length).length;
+  return `${target.slice(0, keep)}${mark(target.length - keep)}`;
+}
+
+/** Validates an event to record (a long target is truncated first). The error names the offending field, never its content. */
 export function validateInput(input: unknown): AuditEventInput {
-  const parsed = InputSchema.safeParse(input);
+  const target = (input as { target?: unknown } | null)?.target;
+  const parsed = InputSchema.safeParse(
+    typeof target === 'string' && target.length > MAX_TARGET
+      ? { ...(input as object), target: truncateTarget(target) }
+      : input,
+  );
   if (parsed.success) return parsed.data;
   const { unknown, field } = offendingField(parsed.error);
   throw new AgentSecretsError(

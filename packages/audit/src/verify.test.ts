@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditEvent, AuditLog, type VerifyResult, verifyAuditLog } from './index.js';
@@ -115,10 +115,11 @@ describe('verifyAuditLog', () => {
     await log.append(event(99));
     const lines = await fileLines(path);
     await writeFile(path, `${lines.join('\n')}`.slice(0, -20)); // no final newline, last line cut
-    expect((await verifyAuditLog(path)).firstBad).toEqual({
-      file: path,
-      line: lines.length,
-      reason: expect.stringMatching(/incomplete/),
+    // The last bytes of the log cut mid-line: a torn write (or a truncation, which no chain can show), not an edit.
+    expect(await verifyAuditLog(path)).toEqual({
+      ok: true,
+      lines: lines.length,
+      torn: [{ file: path, line: lines.length, reason: expect.stringMatching(/incomplete/) }],
     });
   });
 
@@ -159,5 +160,95 @@ describe('verifyAuditLog', () => {
       line: 2,
       reason: expect.stringMatching(/edited/),
     });
+  });
+});
+
+describe('verifyAuditLog past damage', () => {
+  it('keeps checking past a torn line: a later deletion and a later edit are both reported', async () => {
+    const log = new AuditLog({ path });
+    for (let i = 1; i <= 5; i += 1) await log.append(event(i));
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.slice(0, -25)); // a crash in the middle of line 5
+    for (let i = 6; i <= 12; i += 1) await log.append(event(i));
+    const lines = await fileLines(path);
+    expect(lines).toHaveLength(12);
+    // Line 8 deleted, line 11 (10 after the deletion) edited.
+    const edited = lines.filter((_, i) => i !== 7).map((l, i) => (i === 9 ? l.replace('"GET"', '"PUT"') : l));
+    await writeFile(path, `${edited.join('\n')}\n`);
+    const result = await verifyAuditLog(path);
+    expect(result.ok).toBe(false);
+    expect(result.torn).toEqual([{ file: path, line: 5, reason: expect.stringMatching(/torn/) }]);
+    expect(result.problems).toEqual([
+      { file: path, line: 8, reason: expect.stringMatching(/missing just before it/) },
+      { file: path, line: 10, reason: expect.stringMatching(/edited/) },
+    ]);
+    expect(result.firstBad).toEqual(result.problems?.[0]);
+  });
+
+  it('reports a line that is not JSON but is not a torn write (the next line does not chain to it)', async () => {
+    const result = await tampered((ls) => ls.map((l, i) => (i === 3 ? l.slice(0, 50) : l)));
+    expect(result.ok).toBe(false);
+    expect(result.firstBad).toEqual({ file: LOG, line: 4, reason: expect.stringMatching(/not valid JSON/) });
+    expect(result.problems).toHaveLength(1);
+  });
+
+  it('skips a run too long to be a line and goes on checking after it', async () => {
+    const log = new AuditLog({ path });
+    for (let i = 1; i <= 4; i += 1) await log.append(event(i));
+    const lines = await fileLines(path);
+    const junk = 'x'.repeat(2 * 1024 * 1024);
+    const after = lines.map((l, i) => (i === 3 ? l.replace('"GET"', '"PUT"') : l));
+    await writeFile(path, `${after.slice(0, 2).join('\n')}\n${junk}\n${after.slice(2).join('\n')}\n`);
+    const result = await verifyAuditLog(path);
+    expect(result.problems).toEqual([
+      { file: path, line: 3, reason: expect.stringMatching(/no newline/) },
+      { file: path, line: 5, reason: expect.stringMatching(/edited/) },
+    ]);
+  });
+});
+
+describe('retention and what the verifier can still vouch for', () => {
+  it('names what retention removed, and when, instead of calling the log simply intact', async () => {
+    const log = new AuditLog({ path, maxBytes: 1200, maxFiles: 2, keepMs: 0 });
+    for (let i = 0; i < 40; i += 1) await log.append(event(i));
+    const result = await verifyAuditLog(path);
+    expect(result.ok).toBe(true);
+    expect(result.anchored).toBe(true);
+    expect(result.unverifiable).toEqual({
+      before: expect.stringMatching(/^\d{4}-/),
+      recorded: true,
+      removedFiles: expect.any(Number),
+      lastRemovedAt: expect.stringMatching(/^\d{4}-/),
+      capped: false,
+    });
+    expect(result.unverifiable?.removedFiles).toBeGreaterThan(0);
+  });
+
+  it('reports an oldest file deleted by something other than retention', async () => {
+    const log = new AuditLog({ path, maxBytes: 1200, maxFiles: 3, keepMs: 0 });
+    for (let i = 0; i < 40; i += 1) await log.append(event(i));
+    expect((await verifyAuditLog(path)).ok).toBe(true);
+    await rm(`${path}.3`);
+    const result = await verifyAuditLog(path);
+    expect(result.ok).toBe(false);
+    expect(result.firstBad).toEqual({
+      file: `${path}.2`,
+      line: 1,
+      reason: expect.stringMatching(/deleted by something else/),
+    });
+  });
+
+  it('keeps young rotated files past maxFiles; only the hard cap removes them, and says so', async () => {
+    const young = new AuditLog({ path, maxBytes: 1200, maxFiles: 2, hardMaxFiles: 12 });
+    for (let i = 0; i < 30; i += 1)
+      await young.append(event(i, { status: 'OK', reason: null, http_status: 200 }));
+    const files = (await readdir(dirname(path))).filter((f) => /^audit\.jsonl\.\d+$/.test(f));
+    expect(files.length).toBeGreaterThan(2);
+    expect((await verifyAuditLog(path)).unverifiable).toBeUndefined();
+    for (let i = 30; i < 120; i += 1)
+      await young.append(event(i, { status: 'OK', reason: null, http_status: 200 }));
+    const result = await verifyAuditLog(path);
+    expect(result.ok).toBe(true);
+    expect(result.unverifiable).toMatchObject({ recorded: true, capped: true });
   });
 });

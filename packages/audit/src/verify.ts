@@ -1,6 +1,7 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { filesOldestFirst, LineSplitter, lineHash, MAX_LINE } from './internal/files.js';
+import { readRetention } from './internal/retention.js';
 import { eventId, GENESIS_HASH, serialize } from './log.js';
 import { type AuditEvent, AuditEventSchema, offendingField } from './schema.js';
 
@@ -14,20 +15,46 @@ export interface VerifyFailure {
   readonly reason: string;
 }
 
+/** What the verifier can no longer vouch for: events older than the oldest line kept. */
+export interface Unverifiable {
+  /** `ts` of the oldest line checked: events before it were removed and cannot be checked. */
+  readonly before: string;
+  /** True when retention recorded the removal (`audit.jsonl.retention`); false when the anchor is taken on trust. */
+  readonly recorded: boolean;
+  /** Files retention removed, as recorded (the last 50 removals). */
+  readonly removedFiles?: number;
+  /** When the newest of them was removed. */
+  readonly lastRemovedAt?: string;
+  /** True when some were removed by the hard cap before their time was up: the log was flooded. */
+  readonly capped?: boolean;
+}
+
 /** The outcome of {@link verifyAuditLog}. */
 export interface VerifyResult {
-  /** True when every line of every file checked out. */
+  /** True when no line shows an edit, a deletion, an insertion or a reordering (torn writes aside). */
   readonly ok: boolean;
-  /** Lines checked, across all files, up to and including a bad one. */
+  /** Lines checked, across all files. */
   readonly lines: number;
-  /** The first line that is not what the writer wrote. */
+  /** The first problem: the first line that is not what the writer wrote. */
   readonly firstBad?: VerifyFailure;
+  /** Every problem, in file order (at most 100): checking goes on past each one. Present when not ok. */
+  readonly problems?: readonly VerifyFailure[];
   /**
-   * Present (true) when the oldest kept file does not start at the genesis hash because older files were rotated
-   * away: its first line's `prev` was taken on trust as the anchor, so lines removed before it cannot be detected.
+   * Torn writes: lines left incomplete by a crash mid-append. Their events are lost, but nothing was altered — the
+   * writer continued the chain from their bytes (or they are the last bytes of the log). Present when there are any.
+   */
+  readonly torn?: readonly VerifyFailure[];
+  /**
+   * Present (true) when the oldest kept file does not start at the genesis hash because older files were removed;
+   * see {@link unverifiable}.
    */
   readonly anchored?: true;
+  /** What cannot be checked any more, when older files were removed. */
+  readonly unverifiable?: Unverifiable;
 }
+
+/** Problems and torn writes listed at most. */
+const MAX_LISTED = 100;
 
 const REASON = {
   json: 'not valid JSON: the line was edited or a write was torn',
@@ -35,11 +62,14 @@ const REASON = {
   id: 'its content does not match its id: the line was edited',
   genesis:
     'the first line does not start the chain at the genesis hash: lines or files before it were removed',
+  unrecorded:
+    'the oldest kept line does not continue from the last line retention removed: older files were deleted by something else',
   reordered:
     'out of place: it does not follow the line before it, but the next line does; lines were reordered or this one was inserted',
   gap: 'it does not follow the line before it: a line is missing just before it, or the line before it was edited and its id recomputed',
   overlong: `more than ${MAX_LINE} bytes with no newline: not written by the audit log`,
   torn: 'the last line is incomplete: a write was torn or the file was truncated',
+  tornMid: 'an incomplete line (a write torn by a crash): its event is lost; the chain continues past it',
 } as const;
 
 type Checked = { readonly event: AuditEvent } | { readonly reason: string };
@@ -70,6 +100,8 @@ interface Suspect {
   readonly line: number;
   /** The hash of the line before the suspect one. */
   readonly hashBefore: string;
+  /** The hash of the suspect line itself. */
+  readonly hash: string;
 }
 
 function gapAt(suspect: Suspect): VerifyFailure {
@@ -144,48 +176,89 @@ async function snapshot(path: string): Promise<Snapshot[]> {
  */
 export async function verifyAuditLog(path: string): Promise<VerifyResult> {
   let previousHash: string | undefined;
-  let anchored = false;
+  let first = true;
+  let unverifiable: Unverifiable | undefined;
   let total = 0;
+  const problems: VerifyFailure[] = [];
+  const torn: VerifyFailure[] = [];
+  const report = (f: VerifyFailure) => {
+    if (problems.length < MAX_LISTED) problems.push(f);
+  };
   // A `prev` mismatch is judged with one line of lookahead: if the next line follows the line before the mismatch,
   // the mismatched line is out of place (reordered, inserted); otherwise a line is missing before it.
   let suspect: Suspect | undefined;
+  // A line that failed on its own, judged with one line of lookahead too: a line that is not JSON and that the next
+  // line chains to is a torn write the writer continued past; anything else is reported.
+  let broken: (VerifyFailure & { readonly hash: string; readonly torn: boolean }) | undefined;
 
-  const result = (firstBad?: VerifyFailure): VerifyResult => ({
-    ok: firstBad === undefined,
-    lines: total,
-    ...(firstBad === undefined ? {} : { firstBad }),
-    ...(anchored ? { anchored: true as const } : {}),
-  });
+  const settleBroken = (next: { prev: string } | undefined, last: boolean) => {
+    if (broken === undefined) return;
+    const { hash, torn: unterminated, ...failure } = broken;
+    broken = undefined;
+    const json = failure.reason === REASON.json;
+    if (json && (next?.prev === hash || (next === undefined && last && unterminated))) {
+      if (torn.length < MAX_LISTED)
+        torn.push({ ...failure, reason: next === undefined ? REASON.torn : REASON.tornMid });
+    } else report(failure);
+  };
 
   const files = await snapshot(path);
+  const retention = files.length > 0 ? await readRetention(path) : undefined;
   try {
     for (const { file, handle, size } of files) {
       const splitter = new LineSplitter();
       let n = 0;
 
-      const visit = (bytes: Buffer): VerifyFailure | undefined => {
+      const visit = (bytes: Buffer, unterminated = false): void => {
         n += 1;
         total += 1;
+        const hash = lineHash(bytes);
         const checked = check(bytes);
         if ('reason' in checked) {
-          // A line that fails on its own is the first bad one, unless a mismatch before it is still being judged.
-          return suspect === undefined ? { file, line: n, reason: checked.reason } : gapAt(suspect);
+          if (suspect !== undefined) report(gapAt(suspect));
+          suspect = undefined;
+          settleBroken(undefined, false);
+          broken = { file, line: n, reason: checked.reason, hash, torn: unterminated };
+          first = false;
+          previousHash = hash;
+          return;
         }
         const { event } = checked;
-        if (suspect !== undefined) {
-          if (event.prev !== suspect.hashBefore) return gapAt(suspect);
-          return { file: suspect.file, line: suspect.line, reason: REASON.reordered };
-        }
-        if (previousHash === undefined) {
-          if (event.prev !== GENESIS_HASH) {
-            if (file === path) return { file, line: n, reason: REASON.genesis };
-            anchored = true;
+        if (broken !== undefined) {
+          // The line after a broken one: its `prev` cannot be judged against bytes that were not the writer's.
+          settleBroken(event, false);
+        } else if (suspect !== undefined) {
+          const s = suspect;
+          suspect = undefined;
+          if (event.prev === s.hashBefore) report({ file: s.file, line: s.line, reason: REASON.reordered });
+          else {
+            report(gapAt(s));
+            if (event.prev !== s.hash) suspect = { file, line: n, hashBefore: s.hash, hash };
           }
-        } else if (event.prev !== previousHash) {
-          suspect = { file, line: n, hashBefore: previousHash };
+        } else if (first) {
+          if (event.prev !== GENESIS_HASH) {
+            const entry = retention?.find((r) => r.lastHash === event.prev);
+            if (entry !== undefined) {
+              unverifiable = {
+                before: event.ts,
+                recorded: true,
+                removedFiles: retention?.length ?? 0,
+                lastRemovedAt: retention?.at(-1)?.removedAt ?? entry.removedAt,
+                capped: retention?.some((r) => r.why === 'cap') ?? false,
+              };
+            } else if (retention !== undefined && retention.length > 0) {
+              report({ file, line: n, reason: REASON.unrecorded });
+            } else if (file !== path) {
+              unverifiable = { before: event.ts, recorded: false };
+            } else {
+              report({ file, line: n, reason: REASON.genesis });
+            }
+          }
+        } else if (previousHash !== undefined && event.prev !== previousHash) {
+          suspect = { file, line: n, hashBefore: previousHash, hash };
         }
-        previousHash = lineHash(bytes);
-        return undefined;
+        first = false;
+        previousHash = hash;
       };
 
       const chunk = Buffer.alloc(256 * 1024);
@@ -194,27 +267,38 @@ export async function verifyAuditLog(path: string): Promise<VerifyResult> {
         const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - position), position);
         if (bytesRead === 0) break;
         position += bytesRead;
-        for (const line of splitter.push(Buffer.from(chunk.subarray(0, bytesRead)))) {
-          const failure = visit(line);
-          if (failure !== undefined) return result(failure);
-        }
+        for (const line of splitter.push(Buffer.from(chunk.subarray(0, bytesRead)))) visit(line);
         if (splitter.overlong) {
+          // Not the log's bytes: reported, skipped to the next newline, and the chain picked up after them.
+          n += 1;
           total += 1;
-          return result(
-            suspect === undefined ? { file, line: n + 1, reason: REASON.overlong } : gapAt(suspect),
-          );
+          if (suspect !== undefined) report(gapAt(suspect));
+          suspect = undefined;
+          settleBroken(undefined, false);
+          report({ file, line: n, reason: REASON.overlong });
+          broken = undefined;
+          splitter.skipLine();
+          previousHash = undefined;
+          first = false;
         }
       }
-      if (splitter.rest.length > 0) {
+      if (splitter.rest.length > 0 && !splitter.skipping) {
         // The live file may be growing: bytes after its last newline are a write still in progress when the file
         // is longer now than when the walk began. Anything else without a newline was torn.
         if (file === path && (await handle.stat()).size > size) break;
-        total += 1;
-        return result(suspect === undefined ? { file, line: n + 1, reason: REASON.torn } : gapAt(suspect));
+        visit(splitter.rest, true);
       }
     }
   } finally {
     for (const { handle } of files) await handle.close();
   }
-  return result(suspect === undefined ? undefined : gapAt(suspect));
+  if (suspect !== undefined) report(gapAt(suspect));
+  settleBroken(undefined, true);
+  return {
+    ok: problems.length === 0,
+    lines: total,
+    ...(problems.length === 0 ? {} : { firstBad: problems[0] as VerifyFailure, problems }),
+    ...(torn.length === 0 ? {} : { torn }),
+    ...(unverifiable === undefined ? {} : { anchored: true as const, unverifiable }),
+  };
 }

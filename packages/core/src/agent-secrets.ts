@@ -63,6 +63,15 @@ export interface AgentCallRequest extends Omit<CallRequest, 'onOutcome'> {
   readonly agentId?: string;
 }
 
+/** A streaming response of {@link AgentSecrets.call}. */
+export interface AgentCallResponse extends CallResponse {
+  /**
+   * Settles once the call's audit event is written: rejects (AUDIT_IO) when it could not be. A transport completes
+   * the answer only after this resolves, so no caller sees a whole answer whose use went unrecorded.
+   */
+  readonly recorded: Promise<void>;
+}
+
 /** A whole response, read to the end and redacted: what the CLI and the MCP server hand back. */
 export interface BufferedResponse {
   readonly status: number;
@@ -270,15 +279,23 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
 
   /**
    * Sends one request with credentials injected by name. Refusals throw before any secret is read. The response
-   * body streams, redacted; the audit event is written when it ends.
+   * body streams, redacted; the audit event is written when it ends (see {@link AgentCallResponse.recorded}).
+   *
+   * Fails closed: when the audit log cannot take the event — earlier events are still unwritten, the disk is full,
+   * or this call's event would not validate — the call is refused with AUDIT_IO before anything is read or sent.
    */
-  async call(request: AgentCallRequest): Promise<CallResponse> {
+  async call(request: AgentCallRequest): Promise<AgentCallResponse> {
     const { transport, agentId, ...rest } = request;
     await this.#freshPolicy();
-    return this.#engine.call({
+    await this.#audit.ready({
+      ...this.#useEvent(transport, [...new Set(rest.injections.map((i) => i.key))], 'OK', null),
+      agent_id: agentId ?? null,
+    });
+    let recorded: Promise<void> | undefined;
+    const response = await this.#engine.call({
       ...rest,
       onOutcome: (outcome) => {
-        void this.record({
+        recorded = this.record({
           transport,
           agent_id: agentId ?? null,
           method: outcome.method,
@@ -290,10 +307,19 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
           http_status: outcome.httpStatus,
           redacted: outcome.redacted,
           duration_ms: outcome.durationMs,
-        }).catch(() => {});
+        });
+        recorded.catch(() => {});
         this.emit('outcome', { ...outcome, transport });
       },
     });
+    const ended = new Promise<void>((resolve) => {
+      response.body.once('end', resolve);
+      response.body.once('close', resolve);
+    });
+    return {
+      ...response,
+      recorded: ended.then(() => recorded ?? Promise.resolve()),
+    };
   }
 
   /** {@link call}, with the whole body read (up to `maxBytes`, default 50 MiB) for transports that answer at once. */
@@ -312,6 +338,14 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
       }
       chunks.push(chunk as Buffer);
     }
+    // Fail closed at the end too: an answer whose use could not be recorded is withheld.
+    await response.recorded.catch((e: unknown) => {
+      throw new AgentSecretsError(
+        'AUDIT_IO',
+        'the call was sent, but its audit event could not be written, so the answer is withheld',
+        { hint: toAgentSecretsError(e).hint ?? 'free disk space in the AgentSecrets home', cause: e },
+      );
+    });
     return {
       status: response.status,
       headers: response.headers,
@@ -608,9 +642,18 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     await writeJsonFile(this.paths.config, ConfigSchema.parse(latest));
   }
 
-  /** Waits for pending audit writes and closes pooled connections. Safe to call more than once. */
+  /**
+   * Waits for pending audit writes (denial summaries and events still owed included; a failure is reported on
+   * `audit-error`) and closes pooled connections. Safe to call more than once.
+   */
   close(): Promise<void> {
-    this.#closing ??= Promise.allSettled([...this.#inflight]).then(() => this.#engine.close());
+    this.#closing ??= Promise.allSettled([...this.#inflight])
+      .then(() =>
+        this.#audit.close().catch((e: unknown) => {
+          if (this.listenerCount('audit-error') > 0) this.emit('audit-error', toAgentSecretsError(e));
+        }),
+      )
+      .then(() => this.#engine.close());
     return this.#closing;
   }
 }

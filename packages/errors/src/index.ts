@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   AUDIT_EVENT_INVALID: 'failure',
   AUDIT_CHAIN_BROKEN: 'failure',
   AUDIT_IO: 'failure',
+  HOME_IO: 'failure',
   INTERNAL_ERROR: 'failure',
 } as const satisfies Record<string, ErrorKind>;
 

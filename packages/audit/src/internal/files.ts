@@ -152,10 +152,21 @@ export class LineSplitter {
   /** True once more than {@link MAX_LINE} bytes arrived without a newline. */
   overlong = false;
 
+  #skipping = false;
+
   /** Feeds a chunk (which the splitter may keep: pass a buffer that is not reused); returns the lines it completes. */
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
-    const data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    if (this.#skipping) {
+      const end = data.indexOf(NEWLINE);
+      if (end < 0) {
+        this.#pending = Buffer.alloc(0);
+        return out;
+      }
+      this.#skipping = false;
+      data = data.subarray(end + 1);
+    }
     let start = 0;
     for (let i = data.indexOf(NEWLINE); i >= 0; i = data.indexOf(NEWLINE, start)) {
       out.push(data.subarray(start, i));
@@ -175,5 +186,17 @@ export class LineSplitter {
   reset(): void {
     this.#pending = Buffer.alloc(0);
     this.overlong = false;
+    this.#skipping = false;
+  }
+
+  /** Drops the overlong run and everything up to the next newline, then splits lines again. */
+  skipLine(): void {
+    this.reset();
+    this.#skipping = true;
+  }
+
+  /** True while bytes are being dropped up to the next newline. */
+  get skipping(): boolean {
+    return this.#skipping;
   }
 }
