@@ -110,7 +110,9 @@ export const MAX_TARGET = 2048;
 export function truncateTarget(target: string): string {
   if (target.length <= MAX_TARGET) return target;
   const mark = (cut: number) => `{truncated:${cut}}`;
-  const keep = MAX_TARGET - mark(target.length).length;
+  // The mark's length depends on the count it holds: settle on the longest prefix that fits exactly.
+  let keep = MAX_TARGET - mark(target.length).length;
+  while (keep + 1 + mark(target.length - keep - 1).length <= MAX_TARGET) keep += 1;
   return `${target.slice(0, keep)}${mark(target.length - keep)}`;
 }
 
