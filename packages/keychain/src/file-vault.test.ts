@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveKey, seal } from '@agentsecrets/crypto';
@@ -45,6 +46,20 @@ describe('file vault', () => {
     openFileVault({ path, passphrase, kdfParams: FAST_KDF });
   const readJson = async () => JSON.parse(await readFile(path, 'utf8'));
   const writeJson = (doc: unknown) => writeFile(path, JSON.stringify(doc));
+
+  it('removes temporary files left by killed writers, and keeps one a live writer is still writing', async () => {
+    const store = await openVault();
+    await store.set(NS, 'A', 'first value');
+    const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => dead.on('exit', resolve));
+    const home = join(dir, 'home');
+    const left = [`.vault.json.${dead.pid}.0123456789ab.tmp`, `.vault.json.${process.pid}.ba9876543210.tmp`];
+    const live = `.vault.json.${process.ppid}.aaaaaaaaaaaa.tmp`;
+    for (const name of [...left, live]) await writeFile(join(home, name), 'x'.repeat(1000));
+    await store.set(NS, 'B', 'second value');
+    expect((await readdir(home)).filter((n) => n.endsWith('.tmp'))).toEqual([live]);
+    expect((await store.get(NS, 'A'))?.text()).toBe('first value');
+  });
 
   it('creates the vault on first use: directory 0700, file 0600, no value in clear', async () => {
     const store = await openVault();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errnoCode, vaultIoError } from './fs-errors.js';
+import { escapeName, inFlight, removeLeftovers } from './leftovers.js';
 
 /** Fsyncs a directory so a rename in it survives a crash. Platforms that cannot (Windows) are skipped quietly. */
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -23,7 +24,8 @@ async function fsyncDirectory(dir: string): Promise<void> {
  * Replaces `path` with `data` so that a reader, or the file after a crash, sees either the old content or the new,
  * never a mix: a temporary file in the same directory (mode 0600) is written and fsynced, renamed over `path`, and
  * the directory fsynced. `beforeRename` runs last, to check the writer still holds its lock. On any failure the
- * temporary file is removed and `path` is left as it was.
+ * temporary file is removed and `path` is left as it was. Temporary files of `path` left by writers that were killed
+ * (their pid, in the name, is gone) are removed after each successful write.
  */
 export async function writeFileAtomic(
   path: string,
@@ -33,9 +35,11 @@ export async function writeFileAtomic(
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: Awaited<ReturnType<typeof open>>;
+  inFlight.add(temp);
   try {
     handle = await open(temp, 'wx', 0o600);
   } catch (error) {
+    inFlight.delete(temp);
     throw vaultIoError('create a temporary file in', dir, error);
   }
   try {
@@ -51,6 +55,9 @@ export async function writeFileAtomic(
     await unlink(temp).catch(() => undefined);
     if (errnoCode(error) !== undefined) throw vaultIoError('write', path, error);
     throw error;
+  } finally {
+    inFlight.delete(temp);
   }
   await fsyncDirectory(dir);
+  await removeLeftovers(dir, new RegExp(`^\\.${escapeName(basename(path))}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`));
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -87,9 +87,17 @@ describe('withFileLock', () => {
     expect(await readdir(dir)).toEqual(['v.lock']);
   });
 
-  it('treats an unreadable lock as live while fresh, and as abandoned once old', async () => {
+  it('takes over a lock with no owner in it (a writer killed mid-create) at once, not after the stale age', async () => {
     const lock = join(dir, 'v.lock');
     await writeFile(lock, '');
+    const started = Date.now();
+    expect(await withFileLock(lock, { timeoutMs: 10_000, staleMs: 60_000 }, async () => 'ran')).toBe('ran');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('treats a lock from another host as live while fresh, and as abandoned once old', async () => {
+    const lock = join(dir, 'v.lock');
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-host', nonce: 'far' }));
     await expect(
       withFileLock(lock, { timeoutMs: 20, staleMs: 60_000 }, async () => 'ran'),
     ).rejects.toMatchObject({
@@ -98,6 +106,34 @@ describe('withFileLock', () => {
     const old = new Date(Date.now() - 120_000);
     await utimes(lock, old, old);
     expect(await withFileLock(lock, { timeoutMs: 0, staleMs: 60_000 }, async () => 'ran')).toBe('ran');
+  });
+
+  it('never shows an empty lock: the owner is in the lock file from the moment it exists', async () => {
+    const lock = join(dir, 'v.lock');
+    const seen: string[] = [];
+    let stop = false;
+    const watcher = (async () => {
+      while (!stop) {
+        const text = await readFile(lock, 'utf8').catch(() => undefined);
+        if (text !== undefined) seen.push(text);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    for (let i = 0; i < 200; i += 1) await withFileLock(lock, { timeoutMs: 1000 }, async () => undefined);
+    stop = true;
+    await watcher;
+    expect(seen.length).toBeGreaterThan(0);
+    for (const text of seen) expect(JSON.parse(text)).toMatchObject({ pid: process.pid });
+  });
+
+  it('removes what killed lock takers left (owner files never linked, stale locks moved aside), not a live one', async () => {
+    const lock = join(dir, 'v.lock');
+    const dead = await deadPid();
+    const leftovers = [`v.lock.${dead}.0123456789ab.tmp`, `v.lock.stale-${dead}-0123456789ab`];
+    const live = `v.lock.${process.ppid}.0123456789ab.tmp`;
+    for (const name of [...leftovers, live]) await writeFile(join(dir, name), '{}');
+    await withFileLock(lock, { timeoutMs: 1000 }, async () => undefined);
+    expect(await readdir(dir)).toEqual([live]);
   });
 
   it('lets the body check it still holds the lock before committing', async () => {

@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentSecretsError } from '@agentsecrets/errors';
 import { errnoCode, vaultIoError } from './fs-errors.js';
+import { escapeName, inFlight, pidAlive, removeLeftovers } from './leftovers.js';
 
 /** Options for {@link withFileLock}. */
 export interface FileLockOptions {
   /** How long to wait for another holder before giving up with `VAULT_BUSY`. */
   readonly timeoutMs: number;
-  /**
-   * How old a lock must be before it is taken as abandoned when its owner cannot be checked: a lock with no readable
-   * owner (a crash between creating and writing it) or one written on another host.
-   */
+  /** How old a lock written on another host must be before it is taken as abandoned (its pid cannot be checked). */
   readonly staleMs?: number;
 }
 
@@ -32,14 +31,12 @@ const heldNonces = new Set<string>();
 // Callers in one process queue here first, so they wait on a promise rather than by polling the file.
 const queues = new Map<string, Promise<unknown>>();
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}
+/**
+ * A lock file with no readable owner cannot be one of ours being written: ours appear with their owner already in
+ * them (see {@link tryCreate}). It is left by a crash of an older writer, or by one that is mid-write right now; this
+ * grace covers the second case and then the lock is taken as abandoned.
+ */
+const UNREADABLE_GRACE_MS = 500;
 
 function parseOwner(text: string): LockOwner | undefined {
   try {
@@ -68,25 +65,49 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Creates the lock with its owner already in it, so a crash can never leave an empty lock: the owner is written to
+ * a temporary file, which is then hard-linked to the lock's name (`link` fails with EEXIST if the lock exists, like
+ * `O_EXCL`) and removed. A crash leaves at most the temporary file, removed later by {@link removeLockLeftovers}.
+ */
 async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  const temp = `${lockPath}.${process.pid}.${owner.nonce.slice(0, 12)}.tmp`;
+  inFlight.add(temp);
   try {
-    handle = await open(lockPath, 'wx', 0o600);
-  } catch (error) {
-    if (errnoCode(error) === 'EEXIST') return false;
-    throw vaultIoError('create the lock file', lockPath, error);
+    try {
+      await writeNew(temp, JSON.stringify(owner));
+    } catch (error) {
+      throw vaultIoError('create the lock file', lockPath, error);
+    }
+    heldNonces.add(owner.nonce);
+    try {
+      await link(temp, lockPath);
+      return true;
+    } catch (error) {
+      heldNonces.delete(owner.nonce);
+      if (errnoCode(error) === 'EEXIST') return false;
+      throw vaultIoError('create the lock file', lockPath, error);
+    }
+  } finally {
+    await unlink(temp).catch(() => undefined);
+    inFlight.delete(temp);
   }
-  heldNonces.add(owner.nonce);
+}
+
+async function writeNew(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'w', 0o600);
   try {
-    await handle.writeFile(JSON.stringify(owner));
+    await handle.writeFile(text);
+  } finally {
     await handle.close();
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    heldNonces.delete(owner.nonce);
-    await unlink(lockPath).catch(() => undefined);
-    throw vaultIoError('write the lock file', lockPath, error);
   }
-  return true;
+}
+
+/** Removes what killed lock takers left beside the lock: owner files never linked, stale locks moved aside. */
+async function removeLockLeftovers(lockPath: string): Promise<void> {
+  const name = escapeName(basename(lockPath));
+  await removeLeftovers(dirname(lockPath), new RegExp(`^${name}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`));
+  await removeLeftovers(dirname(lockPath), new RegExp(`^${name}\\.stale-(\\d+)-[0-9a-f]{12}$`));
 }
 
 type LockState =
@@ -104,7 +125,7 @@ async function inspectLock(lockPath: string, staleMs: number): Promise<LockState
     }
     return pidAlive(owner.pid) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
   }
-  // No owner we can check: judge by age.
+  // No owner we can check — another host's (judged by age), or none at all (abandoned after a short grace).
   let mtimeMs: number;
   try {
     mtimeMs = (await stat(lockPath)).mtimeMs;
@@ -112,7 +133,8 @@ async function inspectLock(lockPath: string, staleMs: number): Promise<LockState
     if (errnoCode(error) === 'ENOENT') return { kind: 'gone' };
     throw vaultIoError('inspect the lock file', lockPath, error);
   }
-  return Date.now() - mtimeMs > staleMs ? { kind: 'stale', text } : { kind: 'live', pid: owner?.pid };
+  const limit = owner === undefined ? UNREADABLE_GRACE_MS : staleMs;
+  return Date.now() - mtimeMs > limit ? { kind: 'stale', text } : { kind: 'live', pid: owner?.pid };
 }
 
 /**
@@ -152,7 +174,10 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
   const deadline = Date.now() + options.timeoutMs;
   let delayMs = 2;
   for (;;) {
-    if (await tryCreate(lockPath, owner)) return owner;
+    if (await tryCreate(lockPath, owner)) {
+      await removeLockLeftovers(lockPath);
+      return owner;
+    }
     const state = await inspectLock(lockPath, staleMs);
     if (state.kind === 'gone') continue;
     if (state.kind === 'stale') {
