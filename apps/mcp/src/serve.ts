@@ -5,12 +5,17 @@ import {
   resolveHome,
   toAgentSecretsError,
 } from '@agentsecrets/core';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createMcpServer } from './server.js';
+import { LineTransport } from './stdio-transport.js';
+
+/** How long the end of stdin waits for cancelled calls to wind down (audit events written) before returning. */
+const CLOSE_GRACE_MS = 3_000;
 
 /**
  * Runs the MCP server over stdio until the client disconnects. Goes through the running proxy when there is one,
- * else opens the vault itself. Nothing but the protocol is written to stdout.
+ * else opens the vault itself. Nothing but the protocol is written to stdout. Bad input is answered with JSON-RPC
+ * errors and never ends the server (see {@link LineTransport}); the end of stdin cancels the calls in flight and
+ * returns within a few seconds.
  */
 export async function serveStdio(
   options: AgentSecretsOptions & { readonly agentId?: string } = {},
@@ -27,15 +32,16 @@ export async function serveStdio(
     auditPath: paths.audit,
     ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
   });
-  const transport = new StdioServerTransport();
+  const transport = new LineTransport(process.stdin, process.stdout);
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
-    process.stdin.once('end', () => resolve());
   });
   await server.connect(transport);
   await closed;
-  await server.close();
-  await client.close();
+  // Closing the transport aborted every request handler's signal, which cancels its upstream call; what is left is
+  // writing their audit events and closing connections, given a bounded time.
+  const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+  await Promise.race([Promise.allSettled([server.close(), client.close()]), grace]);
 }
 
 function unavailable(error: Error): CredentialClient {

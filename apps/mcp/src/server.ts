@@ -105,9 +105,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    async (input) => {
+    async (input, extra) => {
       try {
         const response = await client.fetch({
+          signal: extra.signal,
           url: input.url,
           ...(input.method === undefined ? {} : { method: input.method }),
           ...(input.headers === undefined ? {} : { headers: input.headers }),

@@ -183,7 +183,14 @@ async function forward(
     headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
   const hasBody =
     req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  // A caller that goes away before the answer starts cancels the upstream call too (a hanging upstream would
+  // otherwise hold it until the headers timeout).
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
   const response = await core.call({
+    signal: gone.signal,
     url,
     method,
     headers,

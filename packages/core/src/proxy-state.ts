@@ -85,7 +85,12 @@ export class ProxyClient implements CredentialClient {
 
   async #request(
     path: string,
-    init: { method: string; headers: Record<string, string | string[]>; body?: Buffer | string },
+    init: {
+      method: string;
+      headers: Record<string, string | string[]>;
+      body?: Buffer | string;
+      signal?: AbortSignal;
+    },
   ) {
     let res: Awaited<ReturnType<typeof request>>;
     try {
@@ -96,7 +101,21 @@ export class ProxyClient implements CredentialClient {
         cause: e,
       });
     }
-    const body = Buffer.from(await res.body.arrayBuffer());
+    let body: Buffer;
+    try {
+      body = Buffer.from(await res.body.arrayBuffer());
+    } catch (e) {
+      // The proxy cuts an answer off when its upstream fails mid-body or when the call's audit event cannot be
+      // written; an aborted signal ends here too.
+      throw new AgentSecretsError(
+        'UPSTREAM_RESET',
+        `the answer from the proxy at ${this.#base} was cut off`,
+        {
+          hint: 'see `agentsecrets proxy logs` and the proxy log for why',
+          cause: e,
+        },
+      );
+    }
     const trailers = res.trailers as Record<string, string | undefined>;
     const code = res.headers[PROXY_ERROR_HEADER];
     if (typeof code === 'string') {
@@ -161,6 +180,7 @@ export class ProxyClient implements CredentialClient {
       method: 'POST',
       headers,
       ...(body === undefined ? {} : { body }),
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
     });
     const out: [string, string][] = [];
     let redacted = res.trailers['x-as-redacted'] === 'true';
