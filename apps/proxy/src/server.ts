@@ -265,6 +265,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   server.headersTimeout = 10_000;
   server.requestTimeout = 0;
   server.keepAliveTimeout = 5_000;
+  // A connection on which nothing moves for two minutes — a client that stopped reading its answer, an upload that
+  // stalled — is closed; upstream silence is bounded by the engine's own idle timeout (60 s) well before this.
+  server.timeout = 120_000;
   capConnections(server, options.maxConnections ?? defaultConnectionCap());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>

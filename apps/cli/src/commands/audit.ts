@@ -8,7 +8,9 @@ export function registerAudit(program: Command, ctx: Context): void {
   const audit = program.command('audit').description('the hash-chained audit log');
   audit
     .command('verify')
-    .description('check the hash chain and name the first altered, missing or reordered line')
+    .description(
+      'check the hash chain: name every altered, missing or reordered line, torn writes, and what retention removed',
+    )
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const result = await verifyAuditLog(ctx.paths.audit);
