@@ -9,12 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './helpers.js';
-import {
-  preparedMachine,
-  type RawUpstream,
-  startProxyProcess,
-  startRawUpstream,
-} from './proxy-process.js';
+import { preparedMachine, type RawUpstream, startProxyProcess, startRawUpstream } from './proxy-process.js';
 import { CAN_MOUNT, mountSmallDisk, type SmallDisk } from './small-disk.js';
 
 let disk: SmallDisk;
