@@ -214,14 +214,10 @@ async function forward(
   res.writeHead(response.status);
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
   response.body.on('end', () => {
-    // The answer completes only once its audit event is written; if it cannot be, the caller sees it cut off.
-    response.recorded.then(
-      () => {
-        if (trailer) res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
-        res.end();
-      },
-      () => res.destroy(),
-    );
+    // Not held back for the audit event: waiting for the append would put a lock and a write on every call's
+    // latency. An event that cannot be written is kept and retried, and no further call goes out until it is.
+    if (trailer) res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
+    res.end();
   });
   response.body.pipe(res, { end: false });
 }

@@ -66,8 +66,9 @@ export interface AgentCallRequest extends Omit<CallRequest, 'onOutcome'> {
 /** A streaming response of {@link AgentSecrets.call}. */
 export interface AgentCallResponse extends CallResponse {
   /**
-   * Settles once the call's audit event is written: rejects (AUDIT_IO) when it could not be. A transport completes
-   * the answer only after this resolves, so no caller sees a whole answer whose use went unrecorded.
+   * Settles once the call's audit event is written: rejects (AUDIT_IO) when it could not be (the event is then owed
+   * and retried, and the next call is refused until it is written). {@link AgentSecrets.fetch} withholds the answer
+   * when it rejects; a streaming transport can report it.
    */
   readonly recorded: Promise<void>;
 }

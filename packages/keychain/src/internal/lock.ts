@@ -28,6 +28,10 @@ interface LockOwner {
 // left by an earlier process that had the same pid (common in containers, where every run is pid 1).
 const heldNonces = new Set<string>();
 
+// When this process last removed the leftovers beside each lock.
+const swept = new Map<string, number>();
+const SWEEP_EVERY_MS = 1_000;
+
 // Callers in one process queue here first, so they wait on a promise rather than by polling the file.
 const queues = new Map<string, Promise<unknown>>();
 
@@ -175,13 +179,19 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
   let delayMs = 2;
   for (;;) {
     if (await tryCreate(lockPath, owner)) {
-      await removeLockLeftovers(lockPath);
+      // Leftovers come from crashes: looked for at most once a second per lock — not on every acquisition, which is
+      // on the audit log's hot path — and at once after a stale lock (a crash) was broken.
+      if (Date.now() - (swept.get(lockPath) ?? 0) > SWEEP_EVERY_MS) {
+        swept.set(lockPath, Date.now());
+        await removeLockLeftovers(lockPath);
+      }
       return owner;
     }
     const state = await inspectLock(lockPath, staleMs);
     if (state.kind === 'gone') continue;
     if (state.kind === 'stale') {
       await breakStale(lockPath, state.text);
+      swept.delete(lockPath);
       continue;
     }
     if (Date.now() >= deadline) {
