@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLast, verifyAuditLog } from '@agentsecrets/audit';
@@ -258,5 +258,47 @@ describe('release, bindings and projects', () => {
   it('reports status', async () => {
     await as.setSecret('API_KEY', CANARY);
     expect(await as.status()).toMatchObject({ backend: 'memory', secrets: 1, allowlist: 0, lastSync: null });
+  });
+});
+
+describe('fail closed on the audit log', () => {
+  it('withholds an answer whose event cannot be written, refuses the next call, and writes the owed event first', async () => {
+    const owner = await as.unlockOwner(PASSPHRASE);
+    await as.allowlist.add([`http://127.0.0.1:${upstream.port}`], owner);
+    await as.setSecret('API_KEY', CANARY);
+    const call = (path: string) =>
+      as.fetch({
+        url: `${upstream.origin}${path}`,
+        injections: parseInjectionObject({ bearer: 'API_KEY' }),
+        transport: 'cli',
+      });
+    expect((await call('/status?code=200')).status).toBe(200);
+    const errors: string[] = [];
+    as.on('audit-error', (e) => errors.push(e.code));
+    // The log's lock becomes impossible to take (a directory where the lock file goes) while a call is in flight.
+    const before = upstream.requests.length;
+    const dripping = call('/drip');
+    while (upstream.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 1));
+    await mkdir(join(home, 'audit.jsonl.lock'));
+    await expect(dripping).rejects.toMatchObject({
+      code: 'AUDIT_IO',
+      message: expect.stringMatching(/answer is withheld/),
+    });
+    expect(errors).toEqual(['AUDIT_IO']);
+    const seen = upstream.requests.length;
+    await expect(call('/status?code=201')).rejects.toMatchObject({
+      code: 'AUDIT_IO',
+      message: expect.stringMatching(/1 audit event could not be written/),
+    });
+    expect(upstream.requests.length).toBe(seen);
+    await rm(join(home, 'audit.jsonl.lock'), { recursive: true });
+    expect((await call('/status?code=202')).status).toBe(202);
+    const targets = (await readLast(join(home, 'audit.jsonl'), 3)).map((e) => e.target);
+    expect(targets).toEqual([
+      `${upstream.origin}/status`,
+      `${upstream.origin}/drip`,
+      `${upstream.origin}/status`,
+    ]);
+    expect((await verifyAuditLog(join(home, 'audit.jsonl'))).ok).toBe(true);
   });
 });

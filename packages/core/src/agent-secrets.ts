@@ -317,10 +317,11 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
       response.body.once('end', resolve);
       response.body.once('close', resolve);
     });
-    return {
-      ...response,
-      recorded: ended.then(() => recorded ?? Promise.resolve()),
-    };
+    const settled = ended.then(() => recorded ?? Promise.resolve());
+    // A transport that does not look (the proxy) must not turn a failed write into an unhandled rejection: the
+    // failure is reported on `audit-error` and the event is owed either way.
+    settled.catch(() => {});
+    return { ...response, recorded: settled };
   }
 
   /** {@link call}, with the whole body read (up to `maxBytes`, default 50 MiB) for transports that answer at once. */
