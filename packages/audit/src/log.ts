@@ -147,12 +147,7 @@ export class AuditLog {
    */
   async ready(probe?: AuditEventInput): Promise<void> {
     if (probe !== undefined) validateInput(probe);
-    if (this.#owed.length > 0) {
-      await new Promise<AuditEvent | undefined>((resolve, reject) => {
-        this.#pending.push({ fields: undefined, resolve, reject });
-        if (!this.#writing) void this.#drain();
-      });
-    }
+    if (this.#owed.length > 0) await this.#flush();
     let free: number | undefined;
     try {
       const fs = await statfs(dirname(this.path));
@@ -173,6 +168,11 @@ export class AuditLog {
   /** Writes pending denial summaries and tries owed events once more. Rejects with `AUDIT_IO` if some stay unwritten. */
   async close(): Promise<void> {
     this.#denials?.flush();
+    await this.#flush();
+  }
+
+  /** Waits for everything queued, then tries the owed events; rejects with `AUDIT_IO` while some stay unwritten. */
+  async #flush(): Promise<void> {
     await new Promise<AuditEvent | undefined>((resolve, reject) => {
       this.#pending.push({ fields: undefined, resolve, reject });
       if (!this.#writing) void this.#drain();
@@ -180,7 +180,8 @@ export class AuditLog {
   }
 
   /**
-   * Validates and appends one event; resolves with it as written. Rejects with `AUDIT_EVENT_INVALID` (naming the
+   * Validates and appends one event; resolves with it as written, or with undefined when it was a denial counted into
+   * a summary (see `DenialSummaries`). Rejects with `AUDIT_EVENT_INVALID` (naming the
    * field, never its content) before anything is written, or with `AUDIT_IO`. Events appended while a write is in
    * progress are written together by the next one, under one lock and in one `write`, in the order they were
    * appended — so a busy proxy pays one lock per batch, not per call.
