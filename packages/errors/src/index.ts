@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   POLICY_SIGNATURE_INVALID: 'policy',
   KDF_PARAMS_TOO_WEAK: 'policy',
   REQUEST_REFUSED: 'policy',
+  POLICY_ROLLBACK: 'policy',
+  KEY_GRANT_INVALID: 'policy',
+  ROSTER_INVALID: 'policy',
   // not found
   SECRET_NOT_FOUND: 'not_found',
   PROJECT_NOT_FOUND: 'not_found',
