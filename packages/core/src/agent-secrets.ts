@@ -20,6 +20,7 @@ import {
   type SecretStore,
   type SecretValue,
 } from '@agentsecrets/keychain';
+import { policyAnchor } from './anchor.js';
 import { type HomePaths, readJsonFile, resolveHome, writeJsonFile } from './home.js';
 import { assertName, type Config, ConfigSchema, type ProjectRef, type Workspace } from './model.js';
 import { type OwnerKey, unlockOwnerKey } from './owner.js';
@@ -171,7 +172,11 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     this.project = parts.project;
     this.#cacheMs = parts.options.secretCacheMs ?? 30_000;
     this.team = new TeamSync(this, (parts.options.env ?? process.env).AGENTSECRETS_SERVER);
-    this.#policy = new PolicyStore(parts.paths.policy, parts.config.owner.publicKey);
+    this.#policy = new PolicyStore(
+      parts.paths.policy,
+      parts.config.owner.publicKey,
+      policyAnchor(parts.store),
+    );
     this.#audit = new AuditLog({ path: parts.paths.audit });
     const effective = () => this.#policy.effective(this.workspace.id, this.project.id);
     this.#engine = new InjectionEngine({
@@ -274,7 +279,19 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
    */
   async call(request: AgentCallRequest): Promise<CallResponse> {
     const { transport, agentId, ...rest } = request;
-    await this.#freshPolicy();
+    try {
+      await this.#freshPolicy();
+    } catch (e) {
+      // A tampered or rolled-back policy refuses every call; each refusal is on the record.
+      const code = toAgentSecretsError(e).code;
+      if (code === 'POLICY_ROLLBACK' || code === 'POLICY_SIGNATURE_INVALID') {
+        await this.record({
+          ...this.#useEvent(transport, [], 'BLOCKED', code),
+          agent_id: agentId ?? null,
+        }).catch(() => undefined);
+      }
+      throw e;
+    }
     return this.#engine.call({
       ...rest,
       onOutcome: (outcome) => {
