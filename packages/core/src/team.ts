@@ -188,8 +188,11 @@ export class TeamSync {
     });
   }
 
-  /** Revokes the session on the server and forgets it here; the team policy stops applying. Local secrets stay. */
-  async logout(): Promise<void> {
+  /**
+   * Revokes the session on the server and forgets it here; the team policy (and its bindings) stops applying, so
+   * this is an owner action too. Local secrets stay.
+   */
+  async logout(_owner: OwnerKey): Promise<void> {
     const { client, session } = await this.#session();
     await client.logout(session).catch(() => undefined);
     await deleteSession(this.#core.store);
@@ -295,10 +298,15 @@ export class TeamSync {
    * Brings a workspace made before signed rosters under them (admin): a new key granted to us alone under a first
    * roster we sign; the other members are then admitted again with their fingerprints.
    */
-  async upgradeWorkspace(name: string, _owner: OwnerKey): Promise<{ id: string; name: string }> {
-    const { client, session } = await this.#session();
+  async upgradeWorkspace(
+    name: string,
+    _owner: OwnerKey,
+    password: string,
+  ): Promise<{ id: string; name: string }> {
+    const loc = await this.#session();
+    const { client, session } = loc;
     const entry = await this.#entry(client, session, name);
-    const opened = await client.upgrade(session, entry);
+    const opened = await this.#signing(loc, password, (fresh) => client.upgrade(fresh, entry));
     await saveSession(this.#core.store, session);
     await this.#state.remember(opened, { current: true });
     return { id: entry.id, name: entry.name };
@@ -521,6 +529,23 @@ export class TeamSync {
     return out;
   }
 
+  /**
+   * Runs roster work with the account password proved again: a fresh login yields the signing key, so an agent that
+   * holds the logged-in session cannot admit anyone (itself included) or change roles through the CLI.
+   */
+  async #signing<T>(
+    loc: { client: SyncClient; trust: TeamTrust },
+    password: string,
+    work: (fresh: SyncSession) => Promise<T>,
+  ): Promise<T> {
+    const fresh = await loc.client.login(loc.trust.email, password);
+    try {
+      return await work(fresh);
+    } finally {
+      await loc.client.logout(fresh).catch(() => undefined);
+    }
+  }
+
   async #admin() {
     const loc = await this.#location();
     if (loc.opened.workspace.role !== 'admin') {
@@ -537,16 +562,20 @@ export class TeamSync {
    */
   async invite(
     email: string,
-    fingerprint?: string,
+    admit?: { fingerprint: string; password: string },
   ): Promise<{ admitted: boolean; fingerprint: string | null }> {
     return this.#audited(async () => {
-      const { client, session, opened } = await this.#admin();
+      const loc = await this.#admin();
+      const { client, session, opened } = loc;
       const existing = (await client.invites(session, opened.workspace.id)).find(
         (i) => i.email === email.toLowerCase(),
       );
       if (existing === undefined) await client.invite(session, opened.workspace.id, email);
-      if (fingerprint !== undefined) {
-        const roster = await client.admit(session, opened, email, fingerprint);
+      if (admit !== undefined) {
+        const { fingerprint, password } = admit;
+        const roster = await this.#signing(loc, password, (fresh) =>
+          client.admit(fresh, opened, email, fingerprint),
+        );
         await this.#state.remember({ ...opened, roster });
         return { admitted: true, fingerprint };
       }
@@ -584,12 +613,13 @@ export class TeamSync {
   }
 
   /** Promotes or demotes a member (admin), in the next signed roster version. */
-  async setRole(email: string, role: 'admin' | 'member'): Promise<void> {
+  async setRole(email: string, role: 'admin' | 'member', password: string): Promise<void> {
     await this.#audited(async () => {
-      const { client, session, opened, member } = await this.#member(email);
-      const roster = await client.changeMembers(session, opened, {
-        setRole: { userId: member.userId, role },
-      });
+      const loc = await this.#member(email);
+      const { client, opened, member } = loc;
+      const roster = await this.#signing(loc, password, (fresh) =>
+        client.changeMembers(fresh, opened, { setRole: { userId: member.userId, role } }),
+      );
       await this.#state.remember({ ...opened, roster });
     });
   }
@@ -598,10 +628,13 @@ export class TeamSync {
    * Removes a member (admin): the next signed roster drops them and asks for a new key, which is made and granted to
    * the remaining members at once. Returns whether the rotation is done (else the next admin sync does it).
    */
-  async remove(email: string): Promise<{ rotated: boolean }> {
+  async remove(email: string, password: string): Promise<{ rotated: boolean }> {
     return this.#audited(async () => {
-      const { client, session, opened, member } = await this.#member(email);
-      const roster = await client.changeMembers(session, opened, { remove: member.userId });
+      const loc = await this.#member(email);
+      const { client, session, opened, member } = loc;
+      const roster = await this.#signing(loc, password, (fresh) =>
+        client.changeMembers(fresh, opened, { remove: member.userId }),
+      );
       const due: OpenedWorkspace = {
         ...opened,
         roster,

@@ -42,9 +42,12 @@ export function registerSync(program: Command, ctx: Context): void {
     });
   program
     .command('logout')
-    .description('revoke this session on the server and forget it here (local secrets stay)')
+    .description(
+      'owner only: revoke this session on the server and forget it here; team policy stops applying (local secrets stay)',
+    )
     .action(async () => {
-      await (await ctx.core()).team.logout();
+      const core = await ctx.core();
+      await core.team.logout(await ctx.owner());
       line(ctx.io.stdout, 'logged out');
     });
 
@@ -120,7 +123,7 @@ export function registerSync(program: Command, ctx: Context): void {
     )
     .action(async (name: string) => {
       const core = await ctx.core();
-      const ws = await core.team.upgradeWorkspace(name, await ctx.owner());
+      const ws = await core.team.upgradeWorkspace(name, await ctx.owner(), await password(ctx, false));
       line(
         ctx.io.stdout,
         `workspace ${ws.name} has a signed roster and a new key, granted to you alone; admit the others again with \`agentsecrets workspace invite EMAIL --fingerprint …\``,
@@ -132,9 +135,18 @@ export function registerSync(program: Command, ctx: Context): void {
     .description(
       'invite a teammate; once they accepted, admit them with the fingerprint they read out to you',
     )
-    .option('--fingerprint <fingerprint>', 'the fingerprint the invitee told you out of band: admits them')
+    .option(
+      '--fingerprint <fingerprint>',
+      'the fingerprint the invitee told you out of band: admits them (asks for the account password again)',
+    )
     .action(async (email: string, opts: { fingerprint?: string }) => {
-      const result = await (await ctx.core()).team.invite(email, opts.fingerprint);
+      const core = await ctx.core();
+      const result = await core.team.invite(
+        email,
+        opts.fingerprint === undefined
+          ? undefined
+          : { fingerprint: opts.fingerprint, password: await password(ctx, false) },
+      );
       if (result.admitted) return line(ctx.io.stdout, `${email} is a member now`);
       line(
         ctx.io.stdout,
@@ -161,17 +173,23 @@ export function registerSync(program: Command, ctx: Context): void {
   ] as const) {
     workspace
       .command(`${name} <email>`)
-      .description(`make a member ${role === 'admin' ? 'an admin' : 'a plain member'}`)
+      .description(
+        `make a member ${role === 'admin' ? 'an admin' : 'a plain member'} (asks for the account password again)`,
+      )
       .action(async (email: string) => {
-        await (await ctx.core()).team.setRole(email, role);
+        const core = await ctx.core();
+        await core.team.setRole(email, role, await password(ctx, false));
         line(ctx.io.stdout, `${email} is ${role === 'admin' ? 'an admin' : 'a member'} now`);
       });
   }
   workspace
     .command('remove <email>')
-    .description('remove a member; the workspace key is rotated to the remaining members at once')
+    .description(
+      'remove a member; the workspace key is rotated to the remaining members at once (asks for the account password again)',
+    )
     .action(async (email: string) => {
-      const { rotated } = await (await ctx.core()).team.remove(email);
+      const core = await ctx.core();
+      const { rotated } = await core.team.remove(email, await password(ctx, false));
       line(
         ctx.io.stdout,
         rotated
