@@ -45,6 +45,21 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
         .code,
     ).toBe(0);
     expect((await run(['allowlist', 'add', `http://127.0.0.1:${upstream.port}`], opts())).code).toBe(0);
+    // Query, body and form injection need the owner to name the fields (headers are allowed by default).
+    const places = [
+      '--bearer',
+      '--header',
+      'X-Api-Key',
+      '--query',
+      'api_key',
+      '--body',
+      'auth.token',
+      '--form',
+      'token',
+    ];
+    expect(
+      (await run(['secrets', 'bind', 'API_KEY', `127.0.0.1:${upstream.port}`, ...places], opts())).code,
+    ).toBe(0);
     const list = await run(['secrets', 'list', '--json'], opts());
     expect(JSON.parse(list.stdout).map((s: { name: string }) => s.name)).toEqual([
       'API_KEY',
@@ -90,6 +105,7 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
         'UPSTREAM_RESET',
       ],
       [['call', '--url', `${upstream.origin}/echo`, '--header', 'Bad Name=API_KEY'], 2, 'INVALID_INJECTION'],
+      [['call', '--url', `${upstream.origin}/echo`, '--query', 'other=API_KEY'], 3, 'INJECTION_NOT_ALLOWED'],
       [['call', '--bearer', 'API_KEY'], 2, ''],
       [['secrets', 'get', 'API_KEY'], 3, 'REQUEST_REFUSED'],
       [['env', '--only', 'API_KEY', '--', 'node', '-e', '0'], 3, 'NOT_RELEASABLE'],

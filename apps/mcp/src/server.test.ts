@@ -60,7 +60,20 @@ describe('MCP tools', () => {
   it('lists names with bound hosts, never values', async () => {
     const res = await client.callTool({ name: 'list_secrets', arguments: {} });
     expect(res.structuredContent).toEqual({
-      secrets: [{ name: 'API_KEY', bound_hosts: [`127.0.0.1:${upstream.port}`], releasable: false }],
+      secrets: [
+        {
+          name: 'API_KEY',
+          bound_hosts: [`127.0.0.1:${upstream.port}`],
+          releasable: false,
+          bindings: [
+            {
+              destination: `127.0.0.1:${upstream.port}`,
+              methods: [],
+              inject: ['bearer', 'basic', 'header:NAME'],
+            },
+          ],
+        },
+      ],
     });
     expect(JSON.stringify(res)).not.toContain(CANARY);
   });

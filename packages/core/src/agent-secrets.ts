@@ -441,10 +441,20 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
         this.#policy.body.workspaces[this.workspace.id]?.projects[this.project.id]?.bindings ?? {},
       );
     },
-    /** Adds a binding `HOST[:PORT][/PATH-PREFIX]` (with methods, empty = any) to a secret. */
-    add: async (name: string, destination: string, methods: readonly string[], owner: OwnerKey) => {
+    /**
+     * Adds a binding `HOST[:PORT][/PATH-PREFIX]` (with methods, empty = any) to a secret, replacing the one for the
+     * same destination. `placements` (`query:api_key`, `body:a.b`, `form:f`, `bearer`, `header:X-Key` …) are where it
+     * may be injected there; empty, the header styles only.
+     */
+    add: async (
+      name: string,
+      destination: string,
+      methods: readonly string[],
+      owner: OwnerKey,
+      placements: readonly string[] = [],
+    ) => {
       assertSecretName(name);
-      const record = canonicalBinding(destination, methods);
+      const record = canonicalBinding(destination, methods, placements);
       await this.#policy.update(owner, (body) => {
         const p = projectPolicy(body, this.workspace.id, this.project.id);
         const existing = (p.bindings[name] ?? []).filter((b) => b.destination !== record.destination);

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   DOMAIN_NOT_ALLOWED: 'policy',
   USERINFO_REFUSED: 'policy',
   BINDING_VIOLATION: 'policy',
+  INJECTION_NOT_ALLOWED: 'policy',
   SSRF_BLOCKED: 'policy',
   INSECURE_SCHEME: 'policy',
   NOT_RELEASABLE: 'policy',

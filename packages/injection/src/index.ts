@@ -22,6 +22,7 @@ export {
   checkAddress,
   checkAllowlist,
   checkBindings,
+  checkPlacements,
   classifyAddress,
   createGuardedLookup,
   type Destination,
@@ -46,6 +47,15 @@ export {
 } from './redact/index.js';
 export { applyInjections, type InjectableSecret, type OutboundRequest } from './spec/apply.js';
 export { parseBodyPath, setJsonPath } from './spec/json-path.js';
+export {
+  canonicalPlacements,
+  DEFAULT_STYLES,
+  formatPlacement,
+  isDefaultStyle,
+  type Placement,
+  parsePlacement,
+  placementAllows,
+} from './spec/placement.js';
 export {
   createInjectionSpec,
   formatInjectionSpec,

@@ -6,7 +6,7 @@ import {
   type AllowlistEntry,
   type Binding,
   checkAllowlist,
-  checkBindings,
+  checkPlacements,
   createGuardedLookup,
   type Destination,
   entryForHost,
@@ -201,7 +201,8 @@ function deadline(ms: number, origin: string): Transform {
  * The injection engine: takes a request that names credentials, decides whether it may go, injects the values at
  * the last moment, sends it, and hands back a response that cannot carry a value. Every transport goes through it.
  *
- * Order of a call: parse the destination (userinfo refused) → allowlist → per-secret bindings → DNS resolution and
+ * Order of a call: parse the destination (userinfo refused) → allowlist → per-secret bindings and placements (where
+ * in the request each secret may go: header styles unless its owner's binding names the field) → DNS resolution and
  * SSRF check → only then read the secrets → inject → connect (to the checked addresses only, re-checked at connect)
  * → stream the response through decompression and redaction. Redirects are never followed.
  */
@@ -274,7 +275,7 @@ export class InjectionEngine {
       const dest = parseDestination(request.url);
       target = dest.display;
       const entry = checkAllowlist(dest, this.#options.policy.allowlist());
-      for (const key of keys) checkBindings(key, this.#options.policy.bindings(key), dest, method);
+      for (const key of keys) checkPlacements(key, this.#options.policy.bindings(key), dest, method, specs);
       await resolveAndCheck(
         dest,
         entry,
