@@ -178,6 +178,15 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
     expect(ok.body).toContain('[REDACTED_BY_AGENTSECRETS]');
     expect(ok.headers['x-as-request-id']).toBeDefined();
     expect(ok.trailers['x-as-redacted']).toBe('true');
+    // A caller claiming to be the owner's CLI.
+    const claiming = await send({
+      'x-as-session-token': token,
+      'x-as-target-url': `${upstream.origin}/echo`,
+      'x-as-inject-bearer': 'API_KEY',
+      'x-as-transport': 'cli',
+      'x-as-agent-id': 'owner',
+    });
+    expect(claiming.status).toBe(200);
     const sse = await send({
       'x-as-session-token': token,
       'x-as-target-url': `${upstream.origin}/sse`,
@@ -221,10 +230,25 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    // The proxy records what it knows (the call came through the proxy) and the caller's word as a claim.
     expect(
-      events.some((e) => e.transport === 'proxy' && e.agent_id === 'leak-suite' && e.status === 'OK'),
+      events.some(
+        (e) =>
+          e.transport === 'proxy' &&
+          e.agent_id === null &&
+          e.claims?.agent_id === 'leak-suite' &&
+          e.status === 'OK',
+      ),
     ).toBe(true);
-    expect(events.some((e) => e.transport === 'cli' && e.status === 'BLOCKED')).toBe(true);
+    expect(
+      events.some((e) => e.transport === 'proxy' && e.claims?.transport === 'cli' && e.status === 'OK'),
+    ).toBe(true);
+    const spoofed = events.find((e) => e.claims?.agent_id === 'owner');
+    expect(spoofed).toMatchObject({
+      transport: 'proxy',
+      agent_id: null,
+      claims: { transport: 'cli', agent_id: 'owner' },
+    });
     const table = await run(['proxy', 'logs', '--last', '5'], opts());
     expect(table.stdout.split('\n')[0]).toMatch(
       /^TIME\s+METHOD\s+TARGET\s+SECRET\s+STATUS\s+HTTP\s+DURATION$/,

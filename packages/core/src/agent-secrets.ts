@@ -59,8 +59,11 @@ export interface AgentSecretsOptions {
 
 /** One call through the core: the engine's request plus who made it. */
 export interface AgentCallRequest extends Omit<CallRequest, 'onOutcome'> {
+  /** The way the call came in, as the recording process knows it. */
   readonly transport: Transport;
   readonly agentId?: string;
+  /** What the caller said about itself and cannot be checked (the proxy's X-AS-Transport, X-AS-Agent-ID). */
+  readonly claims?: { readonly transport?: Transport; readonly agentId?: string };
 }
 
 /** A whole response, read to the end and redacted: what the CLI and the MCP server hand back. */
@@ -273,7 +276,11 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
    * body streams, redacted; the audit event is written when it ends.
    */
   async call(request: AgentCallRequest): Promise<CallResponse> {
-    const { transport, agentId, ...rest } = request;
+    const { transport, agentId, claims, ...rest } = request;
+    const claimed = {
+      ...(claims?.transport === undefined ? {} : { transport: claims.transport }),
+      ...(claims?.agentId === undefined ? {} : { agent_id: claims.agentId }),
+    };
     await this.#freshPolicy();
     return this.#engine.call({
       ...rest,
@@ -290,6 +297,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
           http_status: outcome.httpStatus,
           redacted: outcome.redacted,
           duration_ms: outcome.durationMs,
+          ...(Object.keys(claimed).length === 0 ? {} : { claims: claimed }),
         }).catch(() => {});
         this.emit('outcome', { ...outcome, transport });
       },
