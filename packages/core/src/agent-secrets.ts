@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type AuditEvent, type AuditEventInput, AuditLog } from '@agentsecrets/audit';
 import { randomId } from '@agentsecrets/crypto';
@@ -7,6 +8,7 @@ import {
   type CallRequest,
   type CallResponse,
   type EngineOptions,
+  type InjectableSecret,
   InjectionEngine,
   MIN_REDACTABLE_LENGTH,
   Redactor,
@@ -51,7 +53,10 @@ export interface AgentSecretsOptions {
   readonly store?: SecretStore;
   /** Unlocks the file vault; default `AGENTSECRETS_PASSPHRASE`. */
   readonly passphrase?: PassphraseSource;
-  /** How long the values of the project's secrets are kept for redaction and injection, in ms. Default 30 s. */
+  /**
+   * How long the set of the project's values the redactor is built from is kept, in ms. Default 30 s. Injected values
+   * are always read for the call, and a changed one rebuilds the set.
+   */
   readonly secretCacheMs?: number;
   /** Engine settings: timeouts, body limit, and (tests) the DNS lookup and TLS trust. */
   readonly engine?: Pick<EngineOptions, 'timeouts' | 'maxRequestBodyBytes' | 'lookup' | 'tls'>;
@@ -125,6 +130,21 @@ interface Snapshot {
 
 const DEFAULT_MAX_BUFFERED = 50 * 1024 * 1024;
 
+/** Does the snapshot hold exactly these values under these names? */
+function holds(snapshot: Snapshot, injected: ReadonlyMap<string, InjectableSecret>): boolean {
+  for (const [name, secret] of injected) {
+    const held = snapshot.values.get(name);
+    if (held === undefined) return false;
+    const a = held.bytes();
+    const b = secret.bytes();
+    const same = a.length === b.length && timingSafeEqual(a, b);
+    a.fill(0);
+    b.fill(0);
+    if (!same) return false;
+  }
+  return true;
+}
+
 /**
  * The one credential-resolution core: config, project, store, signed policy, audit log and injection engine,
  * composed. The CLI, the proxy and the MCP server are thin layers over it, and other tools can embed it.
@@ -189,7 +209,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
       },
       secrets: {
         resolve: (names) => this.#resolve(names),
-        redactor: async () => (await this.#loadSnapshot()).redactor,
+        redactor: (injected) => this.#redactorFor(injected),
       },
     });
   }
@@ -235,12 +255,25 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     this.#snapshot = undefined;
   }
 
-  async #resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
+  /**
+   * The redactor for a call: the cached one while it holds the values being injected, else one loaded afresh (a value
+   * changed since it was built), and if the store changed again meanwhile, one that adds the injected values.
+   */
+  async #redactorFor(injected: ReadonlyMap<string, InjectableSecret>): Promise<Redactor> {
     let snapshot = await this.#loadSnapshot();
-    if (names.some((n) => !snapshot.values.has(n))) snapshot = await this.#loadSnapshot(true);
+    if (!holds(snapshot, injected)) snapshot = await this.#loadSnapshot(true);
+    if (holds(snapshot, injected)) return snapshot.redactor;
+    return new Redactor([...snapshot.values.values(), ...injected.values()]);
+  }
+
+  /**
+   * The values to inject, read from the store for this call: a secret rotated or deleted by another process (the CLI
+   * next to a running proxy) applies to the very next request. Only the redactor's set is cached.
+   */
+  async #resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
     const out = new Map<string, SecretValue>();
     for (const name of names) {
-      const value = snapshot.values.get(name);
+      const value = await this.store.get(this.namespace, name);
       if (value === undefined) {
         throw new AgentSecretsError(
           'SECRET_NOT_FOUND',
