@@ -140,7 +140,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           transport: 'mcp',
           agentId,
         });
-        const headers: Record<string, string> = {};
+        // Null prototype: an upstream header named `constructor` is a header, not Object's property.
+        const headers: Record<string, string> = Object.create(null);
         for (const [name, value] of response.headers)
           headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
         const text = response.body.toString('utf8');
