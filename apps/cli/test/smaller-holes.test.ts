@@ -36,6 +36,9 @@ beforeAll(async () => {
   machine.env.NODE_OPTIONS = '--heapsnapshot-signal=SIGUSR2';
   expect((await run(['init', '--yes'], opts())).code).toBe(0);
   expect((await run(['secrets', 'set', 'API_KEY', '--stdin'], { ...opts(), input: FIRST })).code).toBe(0);
+  expect(
+    (await run(['secrets', 'set', 'OTHER_KEY', '--stdin'], { ...opts(), input: `other-${FIRST}` })).code,
+  ).toBe(0);
   expect((await run(['allowlist', 'add', `http://127.0.0.1:${upstream.port}`], opts())).code).toBe(0);
   const start = await run(['proxy', 'start', '--detach', '--port', '0'], opts());
   expect(start.code, start.stderr).toBe(0);
@@ -83,6 +86,9 @@ describe('the running proxy and the CLI beside it', () => {
         'toString: t-value',
         '-H',
         '__proto__: p-value',
+        // Directives to the proxy are not the caller's to send as plain headers (locally they are dropped too).
+        '-H',
+        'X-AS-Inject-Header-X-Smuggled: OTHER_KEY',
       ],
       opts(),
     );
@@ -93,6 +99,7 @@ describe('the running proxy and the CLI beside it', () => {
     expect(pairs).toContainEqual(['tostring', 't-value']);
     expect(pairs).toContainEqual(['__proto__', 'p-value']);
     expect(raw.join('\n')).not.toContain('native code');
+    expect(pairs.filter(([n]) => n === 'x-smuggled' || n.startsWith('x-as-'))).toEqual([]);
   });
 
   it('the proxy keeps the opened vault, not the owner passphrase', async () => {

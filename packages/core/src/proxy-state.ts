@@ -140,6 +140,8 @@ export class ProxyClient implements CredentialClient {
     }
     for (const [name, value] of extra) {
       const lower = name.toLowerCase();
+      // As the engine does locally: a caller's header never becomes a directive to the proxy (an injection, a claim).
+      if (lower.startsWith('x-as-') || lower === 'proxy-authorization') continue;
       const prev = headers[lower];
       headers[lower] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
     }
