@@ -180,6 +180,31 @@ describe('calls through the core', () => {
     await other.close();
   });
 
+  it('a value rotated or deleted through another instance applies to the next call, with or without a revision', async () => {
+    await as.allowlist.add([`http://127.0.0.1:${upstream.port}`], await as.unlockOwner(PASSPHRASE));
+    const { revision: _, ...withoutRevision } = store;
+    for (const shared of [store, withoutRevision as SecretStore]) {
+      const proxySide = await createAgentSecrets({ home, cwd: project, store: shared });
+      const cliSide = await createAgentSecrets({ home, cwd: project, store: shared });
+      const bearer = async () => {
+        await proxySide.fetch({
+          url: `${upstream.origin}/echo`,
+          injections: parseInjectionObject({ bearer: 'API_KEY' }),
+          transport: 'proxy',
+        });
+        return upstream.requests.at(-1)!.headers.authorization;
+      };
+      await cliSide.setSecret('API_KEY', `${CANARY}-one`);
+      expect(await bearer()).toBe(`Bearer ${CANARY}-one`);
+      await cliSide.setSecret('API_KEY', `${CANARY}-two`);
+      expect(await bearer()).toBe(`Bearer ${CANARY}-two`);
+      await cliSide.deleteSecret('API_KEY');
+      await expect(bearer()).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+      await proxySide.close();
+      await cliSide.close();
+    }
+  });
+
   it('redacts every secret of the project, not only the injected one', async () => {
     await as.allowlist.add([`http://127.0.0.1:${upstream.port}`], await as.unlockOwner(PASSPHRASE));
     await as.setSecret('API_KEY', CANARY);

@@ -54,8 +54,9 @@ export interface AgentSecretsOptions {
   /** Unlocks the file vault; default `AGENTSECRETS_PASSPHRASE`. */
   readonly passphrase?: PassphraseSource;
   /**
-   * How long the set of the project's values the redactor is built from is kept, in ms. Default 30 s. Injected values
-   * are always read for the call, and a changed one rebuilds the set.
+   * For a store that cannot tell when a value changed (the OS keychain): how long the project's values the redactor
+   * is built from are kept, in ms. Default 30 s. Injected values are read for each call all the same, and one that
+   * changed rebuilds the set. A store that can (the file vault) keeps them exactly until its revision changes.
    */
   readonly secretCacheMs?: number;
   /** Engine settings: timeouts, body limit, and (tests) the DNS lookup and TLS trust. */
@@ -126,6 +127,8 @@ interface Snapshot {
   readonly values: ReadonlyMap<string, SecretValue>;
   readonly redactor: Redactor;
   readonly loadedAt: number;
+  /** The store's revision when the values were read; undefined for a store that has none (the OS keychain). */
+  readonly revision: string | undefined;
 }
 
 const DEFAULT_MAX_BUFFERED = 50 * 1024 * 1024;
@@ -228,21 +231,36 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     return this.#policy.effective(this.workspace.id, this.project.id);
   }
 
-  #loadSnapshot(force = false): Promise<Snapshot> {
+  /**
+   * The project's values and the redactor built from them. A store with a revision keeps them until its revision
+   * changes (pass the current one); one without keeps them for `secretCacheMs`.
+   */
+  #loadSnapshot(force = false, revision?: string): Promise<Snapshot> {
     const current = this.#snapshot;
     if (current !== undefined && !force) {
-      return current.then((s) =>
-        performance.now() - s.loadedAt < this.#cacheMs ? s : this.#loadSnapshot(true),
-      );
+      return current.then((s) => {
+        const fresh =
+          s.revision === undefined
+            ? performance.now() - s.loadedAt < this.#cacheMs
+            : revision === undefined || revision === s.revision;
+        return fresh ? s : this.#loadSnapshot(true, revision);
+      });
     }
     const next = (async () => {
+      // Taken before the values are read: a change made meanwhile shows as a newer revision on the next call.
+      const taken = revision ?? (await this.store.revision?.());
       const names = await this.store.list(this.namespace);
       const values = new Map<string, SecretValue>();
       for (const name of names) {
         const value = await this.store.get(this.namespace, name);
         if (value !== undefined) values.set(name, value);
       }
-      return { values, redactor: new Redactor(values.values()), loadedAt: performance.now() };
+      return {
+        values,
+        redactor: new Redactor(values.values()),
+        loadedAt: performance.now(),
+        revision: taken,
+      };
     })();
     this.#snapshot = next;
     next.catch(() => {
@@ -267,13 +285,17 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
   }
 
   /**
-   * The values to inject, read from the store for this call: a secret rotated or deleted by another process (the CLI
-   * next to a running proxy) applies to the very next request. Only the redactor's set is cached.
+   * The values to inject, current for this call: a secret rotated or deleted by another process (the CLI beside a
+   * running proxy) applies to the very next request. A store with a revision (file vault: one stat) says whether the
+   * kept values still hold; from one without (the OS keychain) the injected values are read for each call.
    */
   async #resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
+    const revision = await this.store.revision?.();
+    const snapshot = revision === undefined ? undefined : await this.#loadSnapshot(false, revision);
     const out = new Map<string, SecretValue>();
     for (const name of names) {
-      const value = await this.store.get(this.namespace, name);
+      const value =
+        snapshot === undefined ? await this.store.get(this.namespace, name) : snapshot.values.get(name);
       if (value === undefined) {
         throw new AgentSecretsError(
           'SECRET_NOT_FOUND',
