@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { findLeaks, startUpstream, type Upstream } from '@agentsecrets/testkit';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshMachine, run } from './helpers.js';
 
@@ -21,9 +21,10 @@ let machine: Awaited<ReturnType<typeof freshMachine>>;
 let proxy: { url: string; pid: number; token: string };
 const opts = () => ({ env: machine.env, cwd: machine.project });
 
-async function viaProxy(inject: Record<string, string>) {
+async function viaProxy(inject: Record<string, string>, dispatcher?: Agent) {
   const res = await request(`${proxy.url}/proxy`, {
     headers: { 'x-as-session-token': proxy.token, 'x-as-target-url': `${upstream.origin}/echo`, ...inject },
+    ...(dispatcher === undefined ? {} : { dispatcher }),
   });
   return { status: res.statusCode, body: await res.body.text() };
 }
@@ -112,15 +113,28 @@ describe('the running proxy and the CLI beside it', () => {
     }
     expect(snapshot, 'no heap snapshot was written').toBeDefined();
     const path = join(machine.project, snapshot!);
-    // The snapshot is written on the proxy's main thread: once it answers again, the file is complete.
-    expect((await request(`${proxy.url}/health`)).statusCode).toBe(200);
+    // The snapshot is written on the proxy's main thread: once it answers again (on a new connection: the pooled one
+    // may have timed out meanwhile), the file is complete.
+    let healthy = false;
+    for (let tries = 0; tries < 100 && !healthy; tries += 1) {
+      const agent = new Agent();
+      healthy = await request(`${proxy.url}/health`, { dispatcher: agent }).then(
+        async (r) => (await r.body.text()) !== '' && r.statusCode === 200,
+        () => false,
+      );
+      await agent.close();
+      if (!healthy) await sleep(300);
+    }
+    expect(healthy).toBe(true);
     expect((await stat(path)).size).toBeGreaterThan(1_000_000);
     const text = await readFile(path, 'utf8');
     await rm(path);
     expect(text).toContain('"nodes"');
     expect(text.includes(PASSPHRASE)).toBe(false);
     // It still serves: the vault it opened is enough.
-    expect((await viaProxy({})).status).toBe(200);
+    const fresh = new Agent();
+    expect((await viaProxy({}, fresh)).status).toBe(200);
+    await fresh.close();
   });
 });
 
