@@ -272,7 +272,7 @@ function placementFlags(placements: readonly string[]): string {
 }
 
 /** How a binding's places read in a sentence and in `secrets list`. */
-export function describePlacements(inject: readonly string[] | undefined): string {
+function describePlacements(inject: readonly string[] | undefined): string {
   return inject === undefined || inject.length === 0
     ? 'in headers (bearer, basic, header:NAME)'
     : `only as ${inject.join(', ')}`;

@@ -176,7 +176,8 @@ describe('mergeClientConfig keeps the file as it was written', () => {
 });
 
 describe('mergeClientConfig on generated documents', () => {
-  const key = fc.string({ minLength: 1, maxLength: 8 });
+  // Not `__proto__`: the merge keeps it (it edits text), but jsonc-parser's parse, used to check, drops it.
+  const key = fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== '__proto__');
   const server = fc.record({
     command: fc.string({ maxLength: 12 }),
     args: fc.array(fc.string({ maxLength: 6 })),
