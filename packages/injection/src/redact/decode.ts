@@ -75,6 +75,8 @@ const ENTITIES: Readonly<Record<string, number>> = {
   tab: 0x09,
 };
 const MAX_ENTITY_NAME = 8;
+/** The longest plain (one level) escape: `&#x` and twelve digits and `;`. */
+const MAX_PLAIN = 16;
 /** Digits of a numeric reference, leading zeros included, before we stop reading. */
 const MAX_ENTITY_DIGITS = 12;
 /** Readings kept per position and depth: far above what real text makes, and a bound on what hostile text costs. */
@@ -85,6 +87,18 @@ function hexValue(c: number): number {
   const l = c | 0x20;
   if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
   return -1;
+}
+
+/** Four hex digits at `at` as a number, or -1. */
+function hex4(data: Uint8Array, at: number): number {
+  if (at + 4 > data.length) return -1;
+  let value = 0;
+  for (let i = at; i < at + 4; i += 1) {
+    const h = hexValue(data[i]!);
+    if (h < 0) return -1;
+    value = (value << 4) | h;
+  }
+  return value;
 }
 
 function isAlnum(c: number): boolean {
@@ -99,8 +113,16 @@ function utf8Bytes(code: number): number[] {
   return [0xf0 | (code >> 18), 0x80 | ((code >> 12) & 63), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63)];
 }
 
-/** A one-byte reading as a `[byte, end]` pair: what escape syntax is made of. */
-type Char = readonly [byte: number, end: number];
+const NONE: readonly number[] = [];
+
+/** Adds a reading unless it is there already (or there are enough). */
+function add(out: Reading[], bytes: readonly number[], end: number): void {
+  if (out.length >= MAX_READINGS) return;
+  for (const r of out) {
+    if (r.end === end && r.bytes.length === bytes.length && r.bytes.every((b, i) => b === bytes[i])) return;
+  }
+  out.push({ bytes, end });
+}
 
 /**
  * The escape readings of one piece of text, memoised per position and depth. Create one per scan; it throws
@@ -109,7 +131,9 @@ type Char = readonly [byte: number, end: number];
 export class EscapeReader {
   readonly #data: Uint8Array;
   readonly #final: boolean;
-  readonly #chars = new Map<number, readonly Char[]>();
+  readonly #chars = new Map<number, readonly number[]>();
+  /** The one-element answer of {@link #char} for a byte that begins no escape. */
+  readonly #literal: number[] = [0];
   readonly #escapes = new Map<number, readonly Reading[]>();
 
   constructor(data: Uint8Array, final: boolean) {
@@ -120,40 +144,90 @@ export class EscapeReader {
   /** Every reading of the text at `pos` that undoes at least one escape (the plain byte is not among them). */
   escapesAt(pos: number): readonly Reading[] {
     const data = this.#data;
-    const byte = data[pos]!;
-    if (byte === 0x2b) return [{ bytes: [0x20], end: pos + 1 }]; // nothing else begins with a `+`
-    // Most of these bytes in real text begin no escape: say so without reading further.
-    if (pos + 1 < data.length) {
-      const next = data[pos + 1]!;
-      if (!beginsEscape(next)) {
-        if (byte === 0x25 && hexValue(next) < 0) return [];
-        if (
-          byte === 0x5c &&
-          SHORT[next] === undefined &&
-          SHORT[next | 0x20] === undefined &&
-          (next | 0x20) !== 0x75
-        ) {
-          return [];
-        }
-        if (byte === 0x26 && next !== 0x23 && !isAlnum(next)) return [];
-      }
-    }
-    return this.#escapesAt(pos, MAX_DEPTH);
+    if (data[pos] === 0x2b) return [{ bytes: [0x20], end: pos + 1 }]; // nothing else begins with a `+`
+    // The common case, read directly: one plain escape (or none) with no escape inside its own characters and none
+    // that it stands for. Only then can no deeper reading exist; otherwise read every way, nested.
+    const single = this.#plain(pos);
+    const end = single === undefined ? Math.min(data.length, pos + MAX_PLAIN) : single.end;
+    if (single === undefined && end >= data.length && !this.#final) throw NEED_MORE;
+    for (let i = pos + 1; i < end; i += 1) if (beginsEscape(data[i]!)) return this.#escapesAt(pos, MAX_DEPTH);
+    if (single === undefined) return [];
+    return beginsEscape(single.bytes[0]!) ? this.#escapesAt(pos, MAX_DEPTH) : [single];
   }
 
-  /** One-byte readings at `pos` up to `depth`: the byte itself, and escapes that stand for a single byte. */
-  #char(pos: number, depth: number): readonly Char[] {
+  /** The escape at `pos` read one level deep from its plain bytes, if there is one. */
+  #plain(pos: number): Reading | undefined {
+    const data = this.#data;
+    const at = (i: number) => (i < data.length ? data[i]! : -1);
+    const byte = data[pos]!;
+    if (byte === 0x25) {
+      const high = hexValue(at(pos + 1));
+      const low = hexValue(at(pos + 2));
+      return high >= 0 && low >= 0 ? { bytes: [(high << 4) | low], end: pos + 3 } : undefined;
+    }
+    if (byte === 0x5c) {
+      const c = at(pos + 1);
+      const short = SHORT[c] ?? (c >= 0x41 && c <= 0x5a ? SHORT[c | 0x20] : undefined);
+      if (short !== undefined) return { bytes: [short], end: pos + 2 };
+      if ((c | 0x20) !== 0x75) return undefined;
+      const unit = hex4(data, pos + 2);
+      if (unit < 0 || (unit >= 0xdc00 && unit <= 0xdfff)) return undefined;
+      if (unit < 0xd800 || unit > 0xdbff) return { bytes: utf8Bytes(unit), end: pos + 6 };
+      if (at(pos + 6) !== 0x5c || (at(pos + 7) | 0x20) !== 0x75) return undefined;
+      const low = hex4(data, pos + 8);
+      if (low < 0xdc00 || low > 0xdfff) return undefined;
+      return { bytes: utf8Bytes(0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)), end: pos + 12 };
+    }
+    if (byte === 0x26) {
+      let i = pos + 1;
+      let code = -1;
+      if (at(i) === 0x23) {
+        i += 1;
+        const base = (at(i) | 0x20) === 0x78 ? 16 : 10;
+        if (base === 16) i += 1;
+        let value = 0;
+        const first = i;
+        for (; i - first < MAX_ENTITY_DIGITS; i += 1) {
+          const c = at(i);
+          const d = base === 16 ? hexValue(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
+          if (d < 0) break;
+          value = value * base + d;
+        }
+        if (i > first && value <= 0x10ffff && (value < 0xd800 || value > 0xdfff)) code = value;
+      } else {
+        let name = '';
+        for (; name.length <= MAX_ENTITY_NAME && isAlnum(at(i)); i += 1) {
+          const c = at(i);
+          name += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+        }
+        code = ENTITIES[name] ?? -1;
+      }
+      return code >= 0 && at(i) === 0x3b ? { bytes: utf8Bytes(code), end: i + 1 } : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * One-byte readings at `pos` up to `depth`, packed as `end * 256 + byte`: the byte itself, and escapes that stand
+   * for a single byte. A byte that begins no escape has only itself, handed back in one shared array (callers read
+   * its one element before they read on).
+   */
+  #char(pos: number, depth: number): readonly number[] {
     if (pos >= this.#data.length) {
-      if (this.#final) return [];
+      if (this.#final) return NONE;
       throw NEED_MORE;
     }
     const byte = this.#data[pos]!;
-    if (depth === 0 || !beginsEscape(byte)) return [[byte, pos + 1]];
+    if (depth === 0 || !beginsEscape(byte)) {
+      this.#literal[0] = (pos + 1) * 256 + byte;
+      return this.#literal;
+    }
     const key = pos * 4 + depth;
     const known = this.#chars.get(key);
     if (known !== undefined) return known;
-    const out: Char[] = [[byte, pos + 1]];
-    for (const r of this.#escapesAt(pos, depth)) if (r.bytes.length === 1) out.push([r.bytes[0]!, r.end]);
+    const out = [(pos + 1) * 256 + byte];
+    for (const r of this.#escapesAt(pos, depth))
+      if (r.bytes.length === 1) out.push(r.end * 256 + r.bytes[0]!);
     this.#chars.set(key, out);
     return out;
   }
@@ -164,76 +238,72 @@ export class EscapeReader {
     const known = this.#escapes.get(key);
     if (known !== undefined) return known;
     const out: Reading[] = [];
-    const add = (bytes: readonly number[], end: number) => {
-      if (out.length >= MAX_READINGS) return;
-      for (const r of out) {
-        if (r.end === end && r.bytes.length === bytes.length && r.bytes.every((b, i) => b === bytes[i]))
-          return;
-      }
-      out.push({ bytes, end });
-    };
     const inner = depth - 1;
-    for (const [c, next] of this.#char(pos, inner)) {
-      if (c === 0x2b) add([0x20], next);
-      else if (c === 0x25) this.#percent(next, inner, add);
-      else if (c === 0x5c) this.#backslash(next, inner, add);
-      else if (c === 0x26) this.#reference(next, inner, add);
+    for (const packed of this.#char(pos, inner)) {
+      const c = packed & 255;
+      const next = Math.floor(packed / 256);
+      if (c === 0x2b) add(out, [0x20], next);
+      else if (c === 0x25) this.#percent(next, inner, out);
+      else if (c === 0x5c) this.#backslash(next, inner, out);
+      else if (c === 0x26) this.#reference(next, inner, out);
     }
     this.#escapes.set(key, out);
     return out;
   }
 
   /** `%XX` after the `%`. */
-  #percent(pos: number, depth: number, add: (bytes: readonly number[], end: number) => void): void {
-    for (const [h1, p1] of this.#char(pos, depth)) {
-      const high = hexValue(h1);
-      if (high < 0) continue;
-      for (const [h2, p2] of this.#char(p1, depth)) {
-        const low = hexValue(h2);
-        if (low >= 0) add([(high << 4) | low], p2);
-      }
-    }
+  #percent(pos: number, depth: number, out: Reading[]): void {
+    for (const [high, end] of this.#digits(pos, 2, 16, depth)) add(out, [high], end);
   }
 
-  /** `n` hex digits from `pos`: each value with where it ends. */
-  #hexDigits(pos: number, n: number, depth: number): [value: number, end: number][] {
+  /**
+   * `n` digits in `base` from `pos` (each possibly escaped): each value with where it ends, packed as
+   * `[value, end]` pairs. With `n` 0, as many as there are up to {@link MAX_ENTITY_DIGITS}, each prefix reported.
+   */
+  #digits(pos: number, n: number, base: 10 | 16, depth: number): [value: number, end: number][] {
     let partial: [number, number][] = [[0, pos]];
-    for (let i = 0; i < n && partial.length > 0; i += 1) {
+    const done: [number, number][] = [];
+    const limit = n === 0 ? MAX_ENTITY_DIGITS : n;
+    for (let i = 0; i < limit && partial.length > 0; i += 1) {
       const next: [number, number][] = [];
       for (const [value, at] of partial) {
-        for (const [c, end] of this.#char(at, depth)) {
-          const h = hexValue(c);
-          if (h >= 0) next.push([(value << 4) | h, end]);
+        for (const packed of this.#char(at, depth)) {
+          const c = packed & 255;
+          const d = base === 16 ? hexValue(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
+          if (d >= 0 && next.length < MAX_READINGS) next.push([value * base + d, Math.floor(packed / 256)]);
         }
       }
-      partial = next.slice(0, MAX_READINGS);
+      partial = next;
+      if (n === 0) done.push(...next);
     }
-    return partial;
+    return n === 0 ? done : partial;
   }
 
   /** A JSON escape after the `\`: a short escape, or `\uXXXX` (with its low surrogate when it is a high one). */
-  #backslash(pos: number, depth: number, add: (bytes: readonly number[], end: number) => void): void {
-    for (const [c, next] of this.#char(pos, depth)) {
-      const lower = c | 0x20;
-      const short = SHORT[c] ?? (c >= 0x41 && c <= 0x5a ? SHORT[lower] : undefined);
+  #backslash(pos: number, depth: number, out: Reading[]): void {
+    for (const packed of this.#char(pos, depth)) {
+      const c = packed & 255;
+      const next = Math.floor(packed / 256);
+      const short = SHORT[c] ?? (c >= 0x41 && c <= 0x5a ? SHORT[c | 0x20] : undefined);
       if (short !== undefined) {
-        add([short], next);
+        add(out, [short], next);
         continue;
       }
-      if (lower !== 0x75) continue;
-      for (const [unit, end] of this.#hexDigits(next, 4, depth)) {
+      if ((c | 0x20) !== 0x75) continue;
+      for (const [unit, end] of this.#digits(next, 4, 16, depth)) {
         if (unit < 0xd800 || unit > 0xdfff) {
-          add(utf8Bytes(unit), end);
+          add(out, utf8Bytes(unit), end);
           continue;
         }
         if (unit > 0xdbff) continue; // a lone low surrogate stands for no character
-        for (const [b, p] of this.#char(end, depth)) {
-          if (b !== 0x5c) continue;
-          for (const [u, q] of this.#char(p, depth)) {
-            if ((u | 0x20) !== 0x75) continue;
-            for (const [low, last] of this.#hexDigits(q, 4, depth)) {
-              if (low >= 0xdc00 && low <= 0xdfff)
-                add(utf8Bytes(0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)), last);
+        for (const b of this.#char(end, depth)) {
+          if ((b & 255) !== 0x5c) continue;
+          for (const u of this.#char(Math.floor(b / 256), depth)) {
+            if (((u & 255) | 0x20) !== 0x75) continue;
+            for (const [low, last] of this.#digits(Math.floor(u / 256), 4, 16, depth)) {
+              if (low >= 0xdc00 && low <= 0xdfff) {
+                add(out, utf8Bytes(0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)), last);
+              }
             }
           }
         }
@@ -242,58 +312,50 @@ export class EscapeReader {
   }
 
   /** An HTML character reference after the `&`: `#` digits `;`, `#x` hex `;`, or a name `;`. */
-  #reference(pos: number, depth: number, add: (bytes: readonly number[], end: number) => void): void {
-    for (const [c, next] of this.#char(pos, depth)) {
+  #reference(pos: number, depth: number, out: Reading[]): void {
+    for (const packed of this.#char(pos, depth)) {
+      const c = packed & 255;
+      const next = Math.floor(packed / 256);
       if (c === 0x23) {
-        for (const [x, afterX] of this.#char(next, depth)) {
-          if ((x | 0x20) === 0x78) this.#number(afterX, 16, depth, add);
+        for (const x of this.#char(next, depth)) {
+          if (((x & 255) | 0x20) === 0x78) this.#number(Math.floor(x / 256), 16, depth, out);
         }
-        this.#number(next, 10, depth, add);
-      } else if (((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
-        this.#name(pos, depth, add);
+        this.#number(next, 10, depth, out);
+      } else if (isAlnum(c)) {
+        this.#name(pos, depth, out);
         return;
       }
     }
   }
 
-  #number(
-    pos: number,
-    base: 10 | 16,
-    depth: number,
-    add: (bytes: readonly number[], end: number) => void,
-  ): void {
-    let partial: [number, number][] = [[0, pos]];
-    for (let digits = 0; digits < MAX_ENTITY_DIGITS && partial.length > 0; digits += 1) {
-      const next: [number, number][] = [];
-      for (const [value, at] of partial) {
-        for (const [c, end] of this.#char(at, depth)) {
-          const d = base === 16 ? hexValue(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
-          if (d >= 0) next.push([value * base + d, end]);
-          else if (c === 0x3b && digits > 0 && value <= 0x10ffff && (value < 0xd800 || value > 0xdfff)) {
-            add(utf8Bytes(value), end);
-          }
-        }
+  /** Digits and `;`: a numeric character reference. */
+  #number(pos: number, base: 10 | 16, depth: number, out: Reading[]): void {
+    for (const [value, end] of this.#digits(pos, 0, base, depth)) {
+      if (value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) continue;
+      for (const semi of this.#char(end, depth)) {
+        if ((semi & 255) === 0x3b) add(out, utf8Bytes(value), Math.floor(semi / 256));
       }
-      partial = next.slice(0, MAX_READINGS);
     }
   }
 
-  #name(pos: number, depth: number, add: (bytes: readonly number[], end: number) => void): void {
+  /** Letters and `;`: a named character reference. */
+  #name(pos: number, depth: number, out: Reading[]): void {
     let partial: [string, number][] = [['', pos]];
     for (let length = 0; length <= MAX_ENTITY_NAME && partial.length > 0; length += 1) {
       const next: [string, number][] = [];
       for (const [name, at] of partial) {
-        for (const [c, end] of this.#char(at, depth)) {
-          const lower = c | 0x20;
-          if ((lower >= 0x61 && lower <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
-            next.push([name + String.fromCharCode(c >= 0x41 && c <= 0x5a ? lower : c), end]);
+        for (const packed of this.#char(at, depth)) {
+          const c = packed & 255;
+          const end = Math.floor(packed / 256);
+          if (isAlnum(c) && next.length < MAX_READINGS) {
+            next.push([name + String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c), end]);
           } else if (c === 0x3b) {
             const code = ENTITIES[name];
-            if (code !== undefined) add(utf8Bytes(code), end);
+            if (code !== undefined) add(out, utf8Bytes(code), end);
           }
         }
       }
-      partial = next.slice(0, MAX_READINGS);
+      partial = next;
     }
   }
 }

@@ -66,7 +66,7 @@ describe('redaction patterns', () => {
 
   it('give a plain token few patterns, and skip the text encodings of a value that is not UTF-8', () => {
     const token = redactionPatterns(Buffer.from('ghp_0123456789abcdefghijklmnopqrstuvwxyz'));
-    expect(token.length).toBeLessThan(60);
+    expect(token.length).toBeLessThan(100);
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x80]);
     expect(redactionPatterns(binary).length).toBeGreaterThan(3);
   });

@@ -205,18 +205,18 @@ function innerForms(value: Buffer): Buffer[] {
  * letters in either case; so the patterns are only what it cannot undo:
  *
  * - the value itself, split at barrier line breaks (see {@link isBarrier}), each piece a pattern;
- * - hex;
- * - base64 (either alphabet: the scanner reads `-_` as `+/`), at each of the three byte alignments inside a larger blob (see
- *   {@link base64Run}), of the value and of the value after up to two deterministic encoders (JSON, URL, form,
- *   HTML, `\u`-every-character, base64 itself), so any composition of three escapings is found wherever base64
- *   stands in it.
+ * - base64 (either alphabet: the scanner reads `-_` as `+/`) at each of the three byte alignments inside a larger
+ *   blob (see {@link base64Run}), and hex, of the value and of the value after up to two deterministic encoders
+ *   (JSON, URL, form, HTML, `\u`-every-character, base64 itself, wrapped or not), so any composition of three
+ *   escapings is found wherever base64 (or hex) stands in it.
  *
  * Patterns shorter than {@link MIN_REDACTABLE_LENGTH} are left out.
  */
 export function redactionPatterns(value: Uint8Array): Buffer[] {
   const bytes = Buffer.from(value);
-  const candidates: Buffer[] = [...pieces(bytes), Buffer.from(bytes.toString('hex'), 'latin1')];
+  const candidates: Buffer[] = pieces(bytes);
   for (const inner of innerForms(bytes)) {
+    candidates.push(Buffer.from(inner.toString('hex'), 'latin1'));
     for (let k = 0; k < 3; k += 1) candidates.push(base64Run(inner, k));
   }
   const patterns: Buffer[] = [];
