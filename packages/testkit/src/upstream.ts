@@ -159,7 +159,13 @@ const ROUTES: Record<string, Route> = {
     res.end(echoAllForms(req));
   },
   '/drip': (req, res) => {
-    const data = Buffer.from(echoAllForms(req), 'utf8');
+    // One byte at a time: the request raw, as JSON, url-encoded and in base64 (every form would take seconds).
+    const text = dump(req);
+    const b64 = Buffer.from(`x${text}`).toString('base64');
+    const data = Buffer.from(
+      `raw:${text}\njson:${JSON.stringify({ echo: text })}\nurl:${encodeURIComponent(text)}\nb64@1:${b64}`,
+      'utf8',
+    );
     res.writeHead(200, { 'content-type': 'text/plain' });
     let i = 0;
     const next = () => {

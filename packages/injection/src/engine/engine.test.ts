@@ -161,7 +161,7 @@ describe('the engine against a hostile upstream', () => {
         });
         expect(JSON.stringify(outcomes[0])).not.toContain(CANARY);
       }
-    });
+    }, 30_000); // a dozen echoes, one of them a byte at a time, each searched every way it could be decoded
   }
 
   it('injects each style where it belongs, leaving the rest of the request as sent', async () => {
