@@ -29,7 +29,9 @@ const { url: proxyUrl, token } = await proxy.next();
 async function delays(path, viaProxy) {
   const target = `http://127.0.0.1:${port}${path}?n=${N}&every=20`;
   const res = viaProxy
-    ? await request(`${proxyUrl}/proxy`, { headers: { 'x-as-session-token': token, 'x-as-target-url': target } })
+    ? await request(`${proxyUrl}/proxy`, {
+        headers: { 'x-as-session-token': token, 'x-as-target-url': target },
+      })
     : await request(target);
   const out = [];
   let text = '';
@@ -45,7 +47,9 @@ async function delays(path, viaProxy) {
 }
 
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-console.log(`event streams: ${N} events 20 ms apart, direct and through the proxy (20 secrets); delay from write to arrival`);
+console.log(
+  `event streams: ${N} events 20 ms apart, direct and through the proxy (20 secrets); delay from write to arrival`,
+);
 for (const [label, path] of [
   ['SSE events', '/sse'],
   ['JSON lines', '/ndjson'],

@@ -23,7 +23,7 @@ import { CANON } from './forms.js';
  */
 
 const BLOCK = 4;
-const HASH_BITS = 18;
+const HASH_BITS = 16;
 const HASH_SHIFT = 32 - HASH_BITS;
 // Multiplicative hashing of a 24-bit block, top bits kept: every input bit reaches them (text is mostly 7-bit).
 const HASH_MULTIPLIER = 0x9e3779b1 | 0;

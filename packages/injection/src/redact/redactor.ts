@@ -170,18 +170,19 @@ class RedactionStream extends Transform implements RedactingStream {
   #scanChunk(chunk: Buffer, previous: number): void {
     const scanner = this.#scanner;
     let from = this.#scanFrom;
-    if (from < previous && chunk.length > BRIDGE) {
-      // Settle the held bytes against the start of the chunk without copying the whole chunk: scanning can restart
-      // at any settled position, so the rest of the chunk is then scanned on its own.
+    if (chunk.length > BRIDGE) {
+      // Settle the held bytes (and the context a line break at the start is judged by) against the start of the
+      // chunk, copying only that much: scanning can restart at any settled position, so the rest of the chunk is
+      // then scanned on its own, in place.
       const found: number[] = [];
       const context = Math.max(this.#chunksFrom, from - BARRIER_CONTEXT);
       const bridge = Buffer.concat([this.#slice(context, previous), chunk.subarray(0, BRIDGE)]);
       from = context + scanner.scan(bridge, false, found, from - context);
       this.#addSpans(found, context);
     }
-    // The bytes before `from` that a line break at its start is judged by, when they are in the chunk anyway.
     const context = Math.max(this.#chunksFrom, from - BARRIER_CONTEXT);
     const found: number[] = [];
+    // A copy only when a partial match runs from the held bytes past the bridge, or for a small chunk.
     const settled =
       context >= previous
         ? context + scanner.scan(chunk.subarray(context - previous), false, found, from - context)
