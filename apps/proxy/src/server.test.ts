@@ -163,7 +163,7 @@ describe('the proxy', () => {
     const done = await inflight;
     await closing;
     expect(done.status).toBe(200);
-    expect(done.body).toContain('hex:');
+    expect(done.body).toContain('b64@1:');
     await expect(request(`${own.url}/health`)).rejects.toThrow();
   });
 });

@@ -163,6 +163,8 @@ async function forward(core: AgentSecrets, req: IncomingMessage, res: ServerResp
   res.setHeader('x-as-redacted', String(response.headerRedactions > 0));
   res.setHeader('trailer', 'X-AS-Redacted');
   res.writeHead(response.status);
+  // The status line and headers go out now: the body may be held back a while (see the redactor's release rule).
+  res.flushHeaders();
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
   response.body.on('end', () => {
     res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });

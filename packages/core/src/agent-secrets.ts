@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type AuditEvent, type AuditEventInput, AuditLog } from '@agentsecrets/audit';
 import { randomId } from '@agentsecrets/crypto';
@@ -177,6 +177,8 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
   /** Team sync through `AGENTSECRETS_SERVER` (zero-knowledge: only ciphertext leaves this machine). */
   readonly team: TeamSync;
   #snapshot: Promise<Snapshot> | undefined;
+  /** The last redactor built and a digest of the names and values it was built from, kept across reloads. */
+  #built: { readonly digest: string; readonly redactor: Redactor } | undefined;
   readonly #inflight = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
 
@@ -251,16 +253,21 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
       const taken = revision ?? (await this.store.revision?.());
       const names = await this.store.list(this.namespace);
       const values = new Map<string, SecretValue>();
+      const hash = createHash('sha256');
       for (const name of names) {
         const value = await this.store.get(this.namespace, name);
-        if (value !== undefined) values.set(name, value);
+        if (value === undefined) continue;
+        values.set(name, value);
+        const bytes = value.bytes();
+        hash.update(`${name}\0${bytes.length}\0`).update(bytes);
+        bytes.fill(0);
       }
-      return {
-        values,
-        redactor: new Redactor(values.values()),
-        loadedAt: performance.now(),
-        revision: taken,
-      };
+      const digest = hash.digest('hex');
+      // Building a redactor takes tens of milliseconds (every encoded form of every value): not again for the same set.
+      const built = this.#built;
+      const redactor = built?.digest === digest ? built.redactor : new Redactor(values.values());
+      this.#built = { digest, redactor };
+      return { values, redactor, loadedAt: performance.now(), revision: taken };
     })();
     this.#snapshot = next;
     next.catch(() => {

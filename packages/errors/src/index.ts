@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   UPSTREAM_TLS: 'upstream',
   UPSTREAM_RESET: 'upstream',
   UPSTREAM_DNS: 'upstream',
+  UPSTREAM_ENCODING_UNSUPPORTED: 'upstream',
   UPSTREAM_TIMEOUT: 'timeout',
   // auth, locked or unavailable vault
   VAULT_UNAVAILABLE: 'auth',

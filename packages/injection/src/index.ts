@@ -38,12 +38,13 @@ export {
   resolveAndCheck,
 } from './policy/index.js';
 export {
-  encodedForms,
+  DEFAULT_RELEASE,
   MIN_REDACTABLE_LENGTH,
   REDACTION_MARKER,
   type RedactableSecret,
   type RedactingStream,
   Redactor,
+  type ReleaseRule,
 } from './redact/index.js';
 export { applyInjections, type InjectableSecret, type OutboundRequest } from './spec/apply.js';
 export { parseBodyPath, setJsonPath } from './spec/json-path.js';
