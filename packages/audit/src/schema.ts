@@ -61,6 +61,20 @@ export const AuditEventSchema = z
     redacted: z.boolean(),
     /** How long the use took. No upper bound: an `exec` may run for days. Finite (zod 4 refuses Infinity). */
     duration_ms: z.number().min(0),
+    /**
+     * What the caller said about itself (`X-AS-Transport`, `X-AS-Agent-ID` on the proxy), kept apart from what the
+     * recording process knows (`transport`, `agent_id`): anyone holding the session token can claim anything.
+     */
+    claims: z
+      .object({
+        transport: z.enum(TRANSPORTS).optional(),
+        agent_id: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:@/-]{1,128}$/)
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -4,10 +4,12 @@ import { AgentSecretsError } from '@agentsecrets/errors';
 import {
   type AllowlistEntry,
   type Binding,
+  canonicalPlacements,
   formatAllowlistEntry,
   formatBinding,
   parseAllowlistEntry,
   parseBinding,
+  parsePlacement,
 } from '@agentsecrets/injection';
 import { withFileLock, writeFileAtomic } from '@agentsecrets/keychain';
 import { z } from 'zod';
@@ -17,8 +19,14 @@ import type { OwnerKey } from './owner.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
+// `inject` names where the secret may be written there (`query:api_key`, `body:a.b`, …); absent, the header styles.
+// Records written before it existed have no `inject` and are read (and verify) exactly as before.
 const BindingRecordSchema = z
-  .object({ destination: z.string().max(512), methods: z.array(z.string().regex(/^[A-Z]{1,16}$/)) })
+  .object({
+    destination: z.string().max(512),
+    methods: z.array(z.string().regex(/^[A-Z]{1,16}$/)),
+    inject: z.array(z.string().max(300)).min(1).max(32).optional(),
+  })
   .strict();
 const ProjectPolicySchema = z
   .object({
@@ -46,7 +54,10 @@ export type PolicyBody = z.infer<typeof PolicyBodySchema>;
 type ProjectPolicy = z.infer<typeof ProjectPolicySchema>;
 type WorkspacePolicy = z.infer<typeof WorkspacePolicySchema>;
 
-/** A per-secret binding as stored: `HOST[:PORT][/PATH-PREFIX]` and methods (empty = any). */
+/**
+ * A per-secret binding as stored: `HOST[:PORT][/PATH-PREFIX]`, methods (empty = any) and the places the secret may be
+ * injected into there (absent = the header styles).
+ */
 export type BindingRecord = z.infer<typeof BindingRecordSchema>;
 
 const SIGNING_CONTEXT = 'agentsecrets-policy-v1\n';
@@ -213,7 +224,7 @@ export class PolicyStore {
       bindings: new Map(
         Object.entries(project?.bindings ?? {}).map(([key, records]) => [
           key,
-          records.map((r) => parseBinding(r.destination, r.methods)),
+          records.map((r) => parseBinding(r.destination, r.methods, (r.inject ?? []).map(parsePlacement))),
         ]),
       ),
       releasable: new Set(project?.releasable ?? []),
@@ -278,9 +289,15 @@ export function canonicalEntries(texts: readonly string[]): string[] {
   return texts.map((t) => formatAllowlistEntry(parseAllowlistEntry(t)));
 }
 
-/** Canonical binding record for `HOST[:PORT][/PATH]` and methods. */
-export function canonicalBinding(destination: string, methods: readonly string[] = []): BindingRecord {
+/** Canonical binding record for `HOST[:PORT][/PATH]`, methods and placements (`query:api_key`, …; empty = headers). */
+export function canonicalBinding(
+  destination: string,
+  methods: readonly string[] = [],
+  placements: readonly string[] = [],
+): BindingRecord {
   const upper = methods.map((m) => m.toUpperCase());
   const binding = parseBinding(destination, upper);
-  return { destination: formatBinding(binding), methods: [...new Set(upper)].sort() };
+  const inject = canonicalPlacements(placements);
+  const record = { destination: formatBinding(binding), methods: [...new Set(upper)].sort() };
+  return inject.length === 0 ? record : { ...record, inject };
 }

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   DOMAIN_NOT_ALLOWED: 'policy',
   USERINFO_REFUSED: 'policy',
   BINDING_VIOLATION: 'policy',
+  INJECTION_NOT_ALLOWED: 'policy',
   SSRF_BLOCKED: 'policy',
   INSECURE_SCHEME: 'policy',
   NOT_RELEASABLE: 'policy',
@@ -37,6 +38,7 @@ export const ERROR_CODES = {
   UPSTREAM_TLS: 'upstream',
   UPSTREAM_RESET: 'upstream',
   UPSTREAM_DNS: 'upstream',
+  UPSTREAM_ENCODING_UNSUPPORTED: 'upstream',
   UPSTREAM_TIMEOUT: 'timeout',
   // auth, locked or unavailable vault
   VAULT_UNAVAILABLE: 'auth',
