@@ -6,25 +6,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-bash scripts/setup.sh >/dev/null
-agentsecrets() { node "$repo/apps/cli/dist/bin.js" "$@"; }
+
+# The owner passphrase is asked once here (or taken from AGENTSECRETS_PASSPHRASE) and kept in a variable of this
+# shell that is not exported: no process started from here inherits it — not setup's build tools, not the demo API
+# left running below. It is handed to this script's own agentsecrets commands only, one command at a time; the
+# background proxy receives it through a pipe, never through its environment.
+passphrase="${AGENTSECRETS_PASSPHRASE:-}"
+unset AGENTSECRETS_PASSPHRASE
+if [ -z "$passphrase" ]; then
+  if [ ! -t 0 ]; then
+    echo "start: no terminal to ask for the owner passphrase; set AGENTSECRETS_PASSPHRASE for unattended runs" >&2
+    exit 2
+  fi
+  read -r -s -p "Owner passphrase (chosen now on a first run, at least 8 characters): " passphrase
+  echo
+fi
+
+# AGENTSECRETS_SKIP_SETUP=1 (tests): the machine is set up and built already.
+[ "${AGENTSECRETS_SKIP_SETUP:-}" = 1 ] || bash scripts/setup.sh >/dev/null
+agentsecrets() { AGENTSECRETS_PASSPHRASE="$passphrase" node "$repo/apps/cli/dist/bin.js" "$@"; }
 
 export AGENTSECRETS_HOME="${AGENTSECRETS_HOME:-$HOME/.agentsecrets}"
 demo="${AGENTSECRETS_DEMO_DIR:-$HOME/agentsecrets-demo}"
 mkdir -p "$demo"
 cd "$demo"
-
-# The owner passphrase is asked once here and handed to this script's own commands only; the background proxy
-# receives it through a pipe, never through its environment.
-if [ -z "${AGENTSECRETS_PASSPHRASE:-}" ]; then
-  if [ ! -t 0 ]; then
-    echo "start: no terminal to ask for the owner passphrase; set AGENTSECRETS_PASSPHRASE for unattended runs" >&2
-    exit 2
-  fi
-  read -r -s -p "Owner passphrase (chosen now on a first run, at least 8 characters): " AGENTSECRETS_PASSPHRASE
-  echo
-fi
-export AGENTSECRETS_PASSPHRASE
 
 echo "== 1. init"
 agentsecrets init --yes
@@ -41,7 +46,7 @@ port=$(head -n1 "$port_file")
 agentsecrets allowlist add "http://127.0.0.1:$port"
 
 echo "== 4. start the proxy"
-if agentsecrets proxy status | grep -q '^running'; then agentsecrets proxy status; else agentsecrets proxy start --detach; fi
+if agentsecrets proxy status | grep -q '^running'; then agentsecrets proxy status; else agentsecrets proxy start --detach --port "${AGENTSECRETS_PROXY_PORT:-8765}"; fi
 proxy_url=$(agentsecrets proxy status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).url))')
 
 echo "== 5. an agent calls the API through the proxy, naming the secret"

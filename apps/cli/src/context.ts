@@ -38,6 +38,15 @@ export class Context {
     this.#passphrase = Promise.resolve(text);
   }
 
+  /**
+   * Drops the passphrase (and `AGENTSECRETS_PASSPHRASE` from this process's environment): for a long-running process
+   * that has opened what it needs with it. An owner action afterwards asks again.
+   */
+  forgetPassphrase(): void {
+    this.#passphrase = undefined;
+    delete this.io.env.AGENTSECRETS_PASSPHRASE;
+  }
+
   /** The passphrase when the configured vault needs one to open (the file vault), else undefined. */
   async passphraseIfNeeded(): Promise<string | undefined> {
     const config = await loadConfig(this.paths);

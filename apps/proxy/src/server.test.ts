@@ -47,8 +47,15 @@ beforeAll(async () => {
   await initAgentSecrets({ home, cwd, passphrase: PASSPHRASE, keychain: 'memory' });
   store = createMemoryStore();
   core = await createAgentSecrets({ home, cwd, store });
-  await core.allowlist.add([`http://127.0.0.1:${upstream.port}`], await core.unlockOwner(PASSPHRASE));
+  const owner = await core.unlockOwner(PASSPHRASE);
+  await core.allowlist.add([`http://127.0.0.1:${upstream.port}`], owner);
   await core.setSecret('API_KEY', CANARY);
+  // A query parameter needs the owner to name it; header styles are allowed by default, here listed with it.
+  await core.bindings.add('API_KEY', `127.0.0.1:${upstream.port}`, [], owner, [
+    'query:api_Key',
+    'header:X-Api-Token',
+    'bearer',
+  ]);
   proxy = await startProxyServer({ core, port: 0 });
 });
 
@@ -156,7 +163,7 @@ describe('the proxy', () => {
     const done = await inflight;
     await closing;
     expect(done.status).toBe(200);
-    expect(done.body).toContain('hex:');
+    expect(done.body).toContain('b64@1:');
     await expect(request(`${own.url}/health`)).rejects.toThrow();
   });
 });

@@ -175,8 +175,10 @@ async function forward(
       },
     );
   }
+  // The caller's word for which transport and agent it is: recorded as a claim. What the proxy knows is that the
+  // call came in through the proxy; who sent it is anyone holding the session token.
   const requested = header(req, 'x-as-transport') as Transport | undefined;
-  const transport = requested !== undefined && TRANSPORTS.includes(requested) ? requested : 'proxy';
+  const claimedTransport = requested !== undefined && TRANSPORTS.includes(requested) ? requested : undefined;
   const method = header(req, 'x-as-method') ?? req.method ?? 'GET';
   const headers: [string, string][] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
@@ -195,8 +197,11 @@ async function forward(
     method,
     headers,
     injections: parseProxyInjections(req.rawHeaders),
-    transport,
-    ...(agentId === undefined ? {} : { agentId }),
+    transport: 'proxy',
+    claims: {
+      ...(claimedTransport === undefined ? {} : { transport: claimedTransport }),
+      ...(agentId === undefined ? {} : { agentId }),
+    },
     ...(hasBody ? { body: req } : {}),
   });
   // A caller that goes away stops the upstream transfer too.
@@ -212,6 +217,8 @@ async function forward(
   const trailer = canTrail(req, response.status);
   if (trailer) res.setHeader('trailer', 'X-AS-Redacted');
   res.writeHead(response.status);
+  // The status line and headers go out now: the body may be held back a while (see the redactor's release rule).
+  res.flushHeaders();
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
   response.body.on('end', () => {
     // Not held back for the audit event: waiting for the append would put a lock and a write on every call's

@@ -1,8 +1,12 @@
 import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { EMAIL } from '@agentsecrets/sync';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type Db, isUniqueViolation } from './db/db.js';
+import { HttpError } from './http-error.js';
+import type { RouteContext } from './route-context.js';
+import { registerWorkspaceRoutes } from './workspace-routes.js';
 
 const scryptAsync = promisify(scrypt) as (
   password: Buffer,
@@ -17,12 +21,6 @@ const B64 = z
   .max(4096);
 const ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/);
-const EMAIL = z
-  .string()
-  .min(3)
-  .max(254)
-  .regex(/^[^\s@]+@[^\s@]+$/)
-  .transform((e) => e.toLowerCase());
 const KDF = z.object({
   salt: B64,
   params: z.object({
@@ -34,20 +32,8 @@ const KDF = z.object({
 const DEFAULT_KDF_PARAMS = { memoryKiB: 65536, iterations: 3, parallelism: 4 };
 const ACCESS_TTL_MS = 15 * 60 * 1000;
 const REFRESH_TTL_MS = 30 * 24 * 3600 * 1000;
-const VERSIONS_KEPT = 10;
 // scrypt: N=2^15, r=8 (32 MiB) — the slow hash of the client's authentication key.
 const SCRYPT = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-
-/** A uniform error: `{"error": {"code", "message"}}` with a status. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -104,7 +90,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         .status(400)
         .send({ error: { code: 'INVALID_ARGUMENT', message: `invalid field: ${where}` } });
     }
-    const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+    // PostgreSQL data exceptions (class 22: a NUL in text, a value out of range) are bad input, not a fault.
+    const pgDataError = typeof error.code === 'string' && /^22[0-9A-Z]{3}$/.test(error.code);
+    const status = pgDataError ? 400 : error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     const code = status === 413 ? 'REQUEST_TOO_LARGE' : status < 500 ? 'INVALID_ARGUMENT' : 'INTERNAL_ERROR';
     return reply
       .status(status)
@@ -149,23 +137,36 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return scryptAsync(authKey, salt, 32, SCRYPT);
   }
 
-  function accessToken(userId: string): string {
+  // An access token names its session (the refresh token family): it is good until it expires or, at once, until
+  // the session ends (logout, or a refresh token presented twice).
+  function accessToken(userId: string, family: string): string {
     const expires = Date.now() + ACCESS_TTL_MS;
-    const body = `v1.${userId}.${expires}`;
+    const body = `v2.${userId}.${family}.${expires}`;
     return `${body}.${hmac('access', body).toString('base64url')}`;
   }
 
-  function authenticate(req: { headers: { authorization?: string | undefined } }): string {
+  async function authenticate(req: { headers: { authorization?: string | undefined } }): Promise<string> {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     const parts = token.split('.');
-    if (parts.length === 4 && parts[0] === 'v1') {
-      const body = parts.slice(0, 3).join('.');
-      const mac = Buffer.from(parts[3]!, 'base64url');
+    if (parts.length === 5 && parts[0] === 'v2') {
+      const body = parts.slice(0, 4).join('.');
+      const mac = Buffer.from(parts[4]!, 'base64url');
       const expected = hmac('access', body);
-      if (mac.length === expected.length && timingSafeEqual(mac, expected) && Number(parts[2]) > Date.now())
-        return parts[1]!;
+      if (mac.length === expected.length && timingSafeEqual(mac, expected) && Number(parts[3]) > Date.now()) {
+        const session = await db.query<{ revoked: number }>(
+          'SELECT revoked FROM refresh_families WHERE family = $1 AND user_id = $2',
+          [parts[2], parts[1]],
+        );
+        if (session[0] !== undefined && Number(session[0].revoked) === 0) return parts[1]!;
+      }
     }
     throw new HttpError(401, 'UNAUTHORIZED', 'missing, invalid or expired access token');
+  }
+
+  /** Ends a session: its family and every refresh token of it. Access tokens of it stop working at once. */
+  async function revokeFamily(tx: Db, family: string): Promise<void> {
+    await tx.query('UPDATE refresh_families SET revoked = 1 WHERE family = $1', [family]);
+    await tx.query('UPDATE refresh_tokens SET revoked = 1 WHERE family = $1', [family]);
   }
 
   async function issueRefresh(tx: Db, userId: string, family: string): Promise<string> {
@@ -257,12 +258,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (user === undefined || stored.length !== computed.length || !timingSafeEqual(stored, computed)) {
       throw new HttpError(401, 'INVALID_CREDENTIALS', 'wrong email or password');
     }
-    const refreshToken = await db.transaction((tx) =>
-      issueRefresh(tx, user.id, randomBytes(12).toString('base64url')),
-    );
+    const family = randomBytes(12).toString('base64url');
+    const refreshToken = await db.transaction(async (tx) => {
+      await tx.query('INSERT INTO refresh_families (family, user_id, revoked) VALUES ($1, $2, 0)', [
+        family,
+        user.id,
+      ]);
+      return issueRefresh(tx, user.id, family);
+    });
     return {
       userId: user.id,
-      accessToken: accessToken(user.id),
+      accessToken: accessToken(user.id, family),
       refreshToken,
       keys: {
         boxPublicKey: user.box_public_key,
@@ -272,32 +278,42 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     };
   });
 
-  // Refresh tokens rotate on every use; presenting one that was already used revokes its whole family (someone
-  // else has a copy).
+  // Refresh tokens rotate on every use; presenting one that was already used ends its whole session (someone else
+  // has a copy), including any token issued meanwhile. Refreshes of one session take the session's row lock first,
+  // so of several racing with the same token exactly one wins, on one instance or several.
   app.post('/v1/auth/refresh', async (req) => {
     const { refreshToken } = z.object({ refreshToken: z.string().max(200) }).parse(req.body);
+    const hash = sha256(refreshToken);
     const outcome = await db.transaction(async (tx) => {
-      const rows = await tx.query<{
-        user_id: string;
-        family: string;
-        used: number;
-        revoked: number;
-        expires_at: number;
-      }>('SELECT user_id, family, used, revoked, expires_at FROM refresh_tokens WHERE token_hash = $1', [
-        sha256(refreshToken),
-      ]);
+      const owner = await tx.query<{ family: string }>(
+        'SELECT family FROM refresh_tokens WHERE token_hash = $1',
+        [hash],
+      );
+      if (owner[0] === undefined) return 'invalid' as const;
+      const family = owner[0].family;
+      // A no-op update: the row lock that serializes this session's refreshes (portable to both engines).
+      const session = await tx.query<{ revoked: number }>(
+        'UPDATE refresh_families SET revoked = revoked WHERE family = $1 RETURNING revoked',
+        [family],
+      );
+      if (session[0] === undefined || Number(session[0].revoked) === 1) return 'invalid' as const;
+      // Read again under the lock: a refresh that won the race meanwhile is visible now.
+      const rows = await tx.query<{ user_id: string; used: number; revoked: number; expires_at: number }>(
+        'SELECT user_id, used, revoked, expires_at FROM refresh_tokens WHERE token_hash = $1',
+        [hash],
+      );
       const row = rows[0];
       if (row === undefined || Number(row.revoked) === 1 || Number(row.expires_at) < Date.now())
         return 'invalid' as const;
       if (Number(row.used) === 1) {
         // Committed before answering: the revocation must survive the refusal.
-        await tx.query('UPDATE refresh_tokens SET revoked = 1 WHERE family = $1', [row.family]);
+        await revokeFamily(tx, family);
         return 'reused' as const;
       }
-      await tx.query('UPDATE refresh_tokens SET used = 1 WHERE token_hash = $1', [sha256(refreshToken)]);
+      await tx.query('UPDATE refresh_tokens SET used = 1 WHERE token_hash = $1', [hash]);
       return {
-        accessToken: accessToken(row.user_id),
-        refreshToken: await issueRefresh(tx, row.user_id, row.family),
+        accessToken: accessToken(row.user_id, family),
+        refreshToken: await issueRefresh(tx, row.user_id, family),
       };
     });
     if (outcome === 'invalid')
@@ -312,65 +328,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return outcome;
   });
 
+  // Logout ends the session at once: its refresh tokens and its access tokens.
   app.post('/v1/auth/logout', async (req, reply) => {
     const { refreshToken } = z.object({ refreshToken: z.string().max(200) }).parse(req.body);
     const rows = await db.query<{ family: string }>(
       'SELECT family FROM refresh_tokens WHERE token_hash = $1',
       [sha256(refreshToken)],
     );
-    if (rows[0] !== undefined)
-      await db.query('UPDATE refresh_tokens SET revoked = 1 WHERE family = $1', [rows[0].family]);
+    if (rows[0] !== undefined) await db.transaction((tx) => revokeFamily(tx, rows[0]!.family));
     return reply.status(204).send();
-  });
-
-  // A workspace key is made by the client and arrives sealed to its creator; the server never sees it in clear.
-  app.post('/v1/workspaces', async (req, reply) => {
-    const userId = authenticate(req);
-    const { id, name, sealedKey } = z
-      .object({
-        id: z.string().regex(/^ws_[A-Za-z0-9_-]{16,64}$/),
-        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-        sealedKey: B64,
-      })
-      .parse(req.body);
-    const taken = await db.query('SELECT id FROM workspaces WHERE id = $1', [id]);
-    if (taken.length > 0)
-      throw new HttpError(409, 'CONFLICT', 'that workspace id is taken; generate another');
-    await db.transaction(async (tx) => {
-      await tx.query(
-        'INSERT INTO workspaces (id, name, key_version, rotation_pending, created_at) VALUES ($1, $2, 1, 0, $3)',
-        [id, name, Date.now()],
-      );
-      await tx.query(
-        'INSERT INTO members (workspace_id, user_id, role, sealed_key, key_version) VALUES ($1, $2, $3, $4, 1)',
-        [id, userId, 'admin', sealedKey],
-      );
-    });
-    return reply.status(201).send({ id, name, keyVersion: 1 });
-  });
-
-  app.get('/v1/workspaces', async (req) => {
-    const userId = authenticate(req);
-    const rows = await db.query<{
-      id: string;
-      name: string;
-      role: string;
-      sealed_key: string;
-      key_version: number;
-      rotation_pending: number;
-    }>(
-      `SELECT w.id, w.name, m.role, m.sealed_key, m.key_version, w.rotation_pending
-         FROM members m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.name`,
-      [userId],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      name: r.name,
-      role: r.role,
-      sealedKey: r.sealed_key,
-      keyVersion: Number(r.key_version),
-      rotationPending: Number(r.rotation_pending) === 1,
-    }));
   });
 
   const secretPath = z.object({
@@ -380,53 +346,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     name: NAME,
   });
 
-  // Each write names the version it creates: exactly one more than the latest. A stale write (someone else pushed
-  // first) is a 409 with the current version, so the client can show a diff; two writers of the same version race
-  // on the primary key and exactly one wins, on one instance or several.
-  app.put('/v1/workspaces/:ws/secrets/:project/:env/:name', async (req, reply) => {
-    const userId = authenticate(req);
-    const p = secretPath.parse(req.params);
-    const body = z
-      .object({ ciphertext: B64, version: z.number().int().min(1), keyVersion: z.number().int().min(1) })
-      .parse(req.body);
-    await membership(p.ws, userId);
-    const latestRows = await db.query<{ v: number | null }>(
-      'SELECT MAX(version) AS v FROM secrets WHERE workspace_id = $1 AND project_id = $2 AND environment = $3 AND name = $4',
-      [p.ws, p.project, p.env, p.name],
-    );
-    const latest = Number(latestRows[0]?.v ?? 0);
-    const conflict = () =>
-      reply.status(409).send({
-        error: {
-          code: 'VERSION_CONFLICT',
-          message: `${p.name} is at version ${latest}, not ${body.version - 1}`,
-        },
-        current: latest,
-      });
-    if (body.version !== latest + 1) return conflict();
-    try {
-      await db.query(
-        `INSERT INTO secrets (workspace_id, project_id, environment, name, version, ciphertext, key_version, author, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [p.ws, p.project, p.env, p.name, body.version, body.ciphertext, body.keyVersion, userId, Date.now()],
-      );
-    } catch (e) {
-      if (isUniqueViolation(e))
-        return reply.status(409).send({
-          error: { code: 'VERSION_CONFLICT', message: `${p.name} was just written by someone else` },
-          current: body.version,
-        });
-      throw e;
-    }
-    await db.query(
-      'DELETE FROM secrets WHERE workspace_id = $1 AND project_id = $2 AND environment = $3 AND name = $4 AND version <= $5',
-      [p.ws, p.project, p.env, p.name, body.version - VERSIONS_KEPT],
-    );
-    return reply.status(201).send({ name: p.name, version: body.version });
-  });
-
   app.get('/v1/workspaces/:ws/secrets/:project/:env', async (req) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const p = secretPath.omit({ name: true }).parse(req.params);
     await membership(p.ws, userId);
     const rows = await db.query<{ name: string; version: number; ciphertext: string; key_version: number }>(
@@ -446,7 +367,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.get('/v1/workspaces/:ws/secrets/:project/:env/:name/versions', async (req) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const p = secretPath.parse(req.params);
     await membership(p.ws, userId);
     const rows = await db.query<{
@@ -478,7 +399,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Inviting answers the same whether or not the email has an account. The invitee accepts by publishing their
   // public keys to the invite; an admin then checks the fingerprint out of band and seals the workspace key to it.
   app.post('/v1/workspaces/:ws/invites', async (req, reply) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const { ws } = wsParam.parse(req.params);
     const { email } = z.object({ email: EMAIL }).parse(req.body);
     await requireAdmin(ws, userId);
@@ -494,7 +415,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.get('/v1/workspaces/:ws/invites', async (req) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const { ws } = wsParam.parse(req.params);
     await requireAdmin(ws, userId);
     const rows = await db.query<{
@@ -520,7 +441,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.get('/v1/invites', async (req) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const rows = await db.query<{ id: string; workspace_id: string; name: string; status: string }>(
       `SELECT i.id, i.workspace_id, w.name, i.status FROM invites i JOIN users u ON u.email = i.email
          JOIN workspaces w ON w.id = i.workspace_id WHERE u.id = $1 AND i.status <> 'done'`,
@@ -535,7 +456,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.post('/v1/invites/:id/accept', async (req, reply) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const { id } = z.object({ id: ID }).parse(req.params);
     const rows = await db.query<{ id: string }>(
       `SELECT i.id FROM invites i JOIN users u ON u.email = i.email WHERE i.id = $1 AND u.id = $2 AND i.status = 'pending'`,
@@ -546,34 +467,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.status(204).send();
   });
 
-  app.post('/v1/workspaces/:ws/members', async (req, reply) => {
-    const userId = authenticate(req);
-    const { ws } = wsParam.parse(req.params);
-    const { inviteId, sealedKey } = z.object({ inviteId: ID, sealedKey: B64 }).parse(req.body);
-    await requireAdmin(ws, userId);
-    await db.transaction(async (tx) => {
-      const invite = await tx.query<{ user_id: string | null }>(
-        `SELECT user_id FROM invites WHERE id = $1 AND workspace_id = $2 AND status = 'accepted'`,
-        [inviteId, ws],
-      );
-      const member = invite[0]?.user_id;
-      if (member === undefined || member === null)
-        throw new HttpError(404, 'NOT_FOUND', 'no accepted invite with that id');
-      const version = await tx.query<{ key_version: number }>(
-        'SELECT key_version FROM workspaces WHERE id = $1',
-        [ws],
-      );
-      await tx.query(
-        'INSERT INTO members (workspace_id, user_id, role, sealed_key, key_version) VALUES ($1, $2, $3, $4, $5)',
-        [ws, member, 'member', sealedKey, Number(version[0]?.key_version ?? 1)],
-      );
-      await tx.query(`UPDATE invites SET status = 'done' WHERE id = $1`, [inviteId]);
-    });
-    return reply.status(201).send({ status: 'member' });
-  });
-
   app.get('/v1/workspaces/:ws/members', async (req) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const { ws } = wsParam.parse(req.params);
     await membership(ws, userId);
     const rows = await db.query<{
@@ -596,51 +491,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }));
   });
 
-  app.put('/v1/workspaces/:ws/members/:user/role', async (req, reply) => {
-    const userId = authenticate(req);
-    const { ws, user } = z.object({ ws: ID, user: ID }).parse(req.params);
-    const { role } = z.object({ role: z.enum(['admin', 'member']) }).parse(req.body);
-    await requireAdmin(ws, userId);
-    await db.transaction(async (tx) => {
-      if (role === 'member') {
-        const admins = await tx.query<{ n: number }>(
-          `SELECT COUNT(*) AS n FROM members WHERE workspace_id = $1 AND role = 'admin' AND user_id <> $2`,
-          [ws, user],
-        );
-        if (Number(admins[0]?.n ?? 0) === 0)
-          throw new HttpError(409, 'CONFLICT', 'a workspace keeps at least one admin');
-      }
-      await tx.query('UPDATE members SET role = $3 WHERE workspace_id = $1 AND user_id = $2', [
-        ws,
-        user,
-        role,
-      ]);
-    });
-    return reply.status(204).send();
-  });
-
-  // Removing a member marks the workspace key for rotation: until an admin client re-encrypts the workspace's
-  // secrets under a new key, clients report the rotation as pending.
-  app.delete('/v1/workspaces/:ws/members/:user', async (req, reply) => {
-    const userId = authenticate(req);
-    const { ws, user } = z.object({ ws: ID, user: ID }).parse(req.params);
-    await requireAdmin(ws, userId);
-    await db.transaction(async (tx) => {
-      const admins = await tx.query<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM members WHERE workspace_id = $1 AND role = 'admin' AND user_id <> $2`,
-        [ws, user],
-      );
-      if (Number(admins[0]?.n ?? 0) === 0)
-        throw new HttpError(409, 'CONFLICT', 'a workspace keeps at least one admin');
-      await tx.query('DELETE FROM members WHERE workspace_id = $1 AND user_id = $2', [ws, user]);
-      await tx.query('UPDATE workspaces SET rotation_pending = 1 WHERE id = $1', [ws]);
-    });
-    return reply.status(204).send();
-  });
-
   // Everything an admin client needs to rotate: the latest ciphertext of every secret of the workspace.
   app.get('/v1/workspaces/:ws/secrets', async (req) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const { ws } = wsParam.parse(req.params);
     await requireAdmin(ws, userId);
     const rows = await db.query<{
@@ -666,92 +519,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }));
   });
 
-  // Key rotation after a removal, done by an admin client: the new key sealed to every remaining member and every
-  // secret re-encrypted as its next version. All or nothing; a stale view (a member or a secret changed meanwhile)
-  // is a 409 and the client starts over.
-  app.post('/v1/workspaces/:ws/rotate', async (req, reply) => {
-    const userId = authenticate(req);
-    const { ws } = wsParam.parse(req.params);
-    const body = z
-      .object({
-        keyVersion: z.number().int().min(2),
-        sealedKeys: z.array(z.object({ userId: ID, sealedKey: B64 })).max(10_000),
-        secrets: z
-          .array(
-            z.object({
-              projectId: ID,
-              environment: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
-              name: NAME,
-              version: z.number().int().min(2),
-              ciphertext: B64,
-            }),
-          )
-          .max(100_000),
-      })
-      .parse(req.body);
-    await requireAdmin(ws, userId);
-    await db.transaction(async (tx) => {
-      const current = await tx.query<{ key_version: number }>(
-        'SELECT key_version FROM workspaces WHERE id = $1',
-        [ws],
-      );
-      if (Number(current[0]?.key_version) + 1 !== body.keyVersion)
-        throw new HttpError(409, 'CONFLICT', 'the workspace key changed meanwhile');
-      const members = (
-        await tx.query<{ user_id: string }>('SELECT user_id FROM members WHERE workspace_id = $1', [ws])
-      )
-        .map((m) => m.user_id)
-        .sort();
-      const sealedFor = body.sealedKeys.map((k) => k.userId).sort();
-      if (JSON.stringify(members) !== JSON.stringify(sealedFor))
-        throw new HttpError(409, 'CONFLICT', 'the members changed meanwhile');
-      const latest = await tx.query<{ project_id: string; environment: string; name: string; v: number }>(
-        `SELECT project_id, environment, name, MAX(version) AS v FROM secrets WHERE workspace_id = $1 GROUP BY project_id, environment, name`,
-        [ws],
-      );
-      const expected = new Map(
-        latest.map((r) => [`${r.project_id}/${r.environment}/${r.name}`, Number(r.v) + 1]),
-      );
-      if (expected.size !== body.secrets.length)
-        throw new HttpError(409, 'CONFLICT', 'the secrets changed meanwhile');
-      for (const sec of body.secrets) {
-        if (expected.get(`${sec.projectId}/${sec.environment}/${sec.name}`) !== sec.version) {
-          throw new HttpError(409, 'CONFLICT', 'the secrets changed meanwhile');
-        }
-        await tx.query(
-          `INSERT INTO secrets (workspace_id, project_id, environment, name, version, ciphertext, key_version, author, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [
-            ws,
-            sec.projectId,
-            sec.environment,
-            sec.name,
-            sec.version,
-            sec.ciphertext,
-            body.keyVersion,
-            userId,
-            Date.now(),
-          ],
-        );
-      }
-      for (const k of body.sealedKeys) {
-        await tx.query(
-          'UPDATE members SET sealed_key = $3, key_version = $4 WHERE workspace_id = $1 AND user_id = $2',
-          [ws, k.userId, k.sealedKey, body.keyVersion],
-        );
-      }
-      await tx.query('UPDATE workspaces SET key_version = $2, rotation_pending = 0 WHERE id = $1', [
-        ws,
-        body.keyVersion,
-      ]);
-    });
-    return reply.status(204).send();
-  });
-
   // The team policy is signed by an admin's key on the client; the server only keeps the newest one. Clients verify
   // the signature against admin keys they pinned, so the server cannot widen where credentials may go.
   app.put('/v1/workspaces/:ws/policy', async (req, reply) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const { ws } = wsParam.parse(req.params);
     const { policy } = z
       .object({ policy: z.object({ workspaceId: ID, serial: z.number().int().min(1) }).passthrough() })
@@ -786,12 +557,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.get('/v1/workspaces/:ws/policy', async (req) => {
-    const userId = authenticate(req);
+    const userId = await authenticate(req);
     const { ws } = wsParam.parse(req.params);
     await membership(ws, userId);
     const rows = await db.query<{ body: string }>('SELECT body FROM policies WHERE workspace_id = $1', [ws]);
     return { policy: rows[0] === undefined ? null : JSON.parse(rows[0].body) };
   });
+
+  const context: RouteContext = { db, authenticate, membership, requireAdmin };
+  registerWorkspaceRoutes(app, context);
 
   return app;
 }

@@ -36,15 +36,19 @@ describe('the sync client against a real server', () => {
       code: 'UNAUTHORIZED',
     });
     const laptop = await client.login('erin@example.com', PASSWORD);
-    const ws = await client.createWorkspace(laptop, 'team');
+    const created = await client.createWorkspace(laptop, 'team');
+    const ws = created.workspace;
     const at: SyncLocation = { workspace: ws, projectId: 'prj_app', environment: 'default' };
-    expect(await client.push(laptop, at, 'API_KEY', Buffer.from('value-one-123'), 0)).toEqual({ version: 1 });
-    expect(await client.push(laptop, at, 'API_KEY', Buffer.from('stale'), 0)).toEqual({ conflict: 1 });
+    const one = [{ name: 'API_KEY', value: Buffer.from('value-one-123'), baseVersion: 0 }];
+    expect(await client.push(laptop, at, one)).toEqual({ pushed: [{ name: 'API_KEY', version: 1 }] });
+    expect(await client.push(laptop, at, one)).toEqual({ conflicts: [{ name: 'API_KEY', current: 1 }] });
 
     const desktop = await client.login('erin@example.com', PASSWORD);
-    const [seen] = await client.listWorkspaces(desktop);
-    expect(seen?.key.equals(ws.key)).toBe(true);
-    const pulled = await client.pull(desktop, { ...at, workspace: seen! });
+    const [entry] = await client.listWorkspaces(desktop);
+    // A second device of the same account opens the key from the grant it signed, against the pinned roster.
+    const seen = await client.openWorkspace(desktop, entry!, created.roster.pin);
+    expect(seen.workspace.key.equals(ws.key)).toBe(true);
+    const pulled = await client.pull(desktop, { ...at, workspace: seen.workspace });
     expect(pulled.map((p) => [p.name, p.version, p.value.toString()])).toEqual([
       ['API_KEY', 1, 'value-one-123'],
     ]);
@@ -52,12 +56,15 @@ describe('the sync client against a real server', () => {
 
     // An expired or damaged access token is refreshed once, transparently; the refresh token rotates.
     const before = desktop.refreshToken;
-    desktop.accessToken = 'v1.x.0.expired';
+    desktop.accessToken = 'v2.x.y.0.expired';
     expect((await client.listWorkspaces(desktop)).length).toBe(1);
     expect(desktop.refreshToken).not.toBe(before);
 
+    // Logout ends the session at once: the access token it held stops working with it.
+    const stillLive = desktop.accessToken;
     await client.logout(desktop);
-    desktop.accessToken = 'v1.x.0.expired';
-    await expect(client.listWorkspaces(desktop)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(client.listWorkspaces({ ...desktop, accessToken: stillLive })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
   });
 });

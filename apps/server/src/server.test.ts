@@ -13,9 +13,13 @@ import {
   newKdfOffer,
   openUserKeys,
   openWorkspaceKey,
+  type RosterMember,
   type SecretCoordinates,
   sealUserKeys,
   sealWorkspaceKey,
+  signGrant,
+  signRoster,
+  type UserKeys,
 } from '@agentsecrets/sync';
 import { findLeaks } from '@agentsecrets/testkit';
 import type { FastifyInstance } from 'fastify';
@@ -49,7 +53,18 @@ for (const [engine, locate] of engines) {
       dir = await mkdtemp(join(tmpdir(), 'as-server-'));
       db = await openDatabase(engine === 'sqlite' ? join(dir, 'sync.db') : location!);
       if (engine === 'postgres') {
-        for (const t of ['secrets', 'members', 'workspaces', 'refresh_tokens', 'rate_limits', 'users'])
+        for (const t of [
+          'secrets',
+          'members',
+          'rosters',
+          'invites',
+          'policies',
+          'workspaces',
+          'refresh_tokens',
+          'refresh_families',
+          'rate_limits',
+          'users',
+        ])
           await db.query(`DELETE FROM ${t}`);
       }
       const stream = new Writable({
@@ -108,12 +123,40 @@ for (const [engine, locate] of engines) {
       });
       expect(login.status).toBe(200);
       const opened = openUserKeys(login.body.keys, again.encKey, login.body.userId);
-      return { ...login.body, userKeys: opened } as {
+      return { ...login.body, email, userKeys: opened } as {
         accessToken: string;
         refreshToken: string;
         userId: string;
+        email: string;
         userKeys: typeof opened;
       };
+    }
+
+    /** A workspace as a client makes it: a first roster listing its creator, and the key granted to them. */
+    async function createWorkspace(
+      s: { userId: string; email: string; accessToken: string; userKeys: UserKeys },
+      key = createWorkspaceKey(),
+      id = randomId('ws'),
+    ) {
+      const me: RosterMember = {
+        userId: s.userId,
+        email: s.email,
+        role: 'admin',
+        boxPublicKey: Buffer.from(s.userKeys.box.publicKey).toString('base64'),
+        signingPublicKey: Buffer.from(s.userKeys.signing.publicKey).toString('base64'),
+      };
+      const roster = signRoster(
+        { workspaceId: id, serial: 1, prev: null, keyVersion: 1, members: [me] },
+        s.userKeys.signing,
+      );
+      const sealedKey = await sealWorkspaceKey(key, me.boxPublicKey, { workspaceId: id, keyVersion: 1 });
+      const grant = signGrant(
+        { workspaceId: id, keyVersion: 1, rosterSerial: 1, recipient: me.userId, sealedKey },
+        me,
+        s.userKeys.signing,
+      );
+      const res = await call('POST', '/v1/workspaces', { id, name: 'team', roster, grant }, s.accessToken);
+      return { res, id, key, roster, grant };
     }
 
     it('never tells whether an email has an account', async () => {
@@ -174,48 +217,120 @@ for (const [engine, locate] of engines) {
       expect((await call('GET', '/v1/workspaces', undefined, 'v1.usr_x.9999999999999.forged')).status).toBe(
         401,
       );
+      expect(
+        (await call('GET', '/v1/workspaces', undefined, 'v2.usr_x.fam.9999999999999.forged')).status,
+      ).toBe(401);
+    });
+
+    it('lets exactly one of five concurrent refreshes win, and a reuse ends every token of the session', async () => {
+      const s = await signupAndLogin('race@example.com');
+      // Warm connections, so the five transactions really run at the same time.
+      await Promise.all(Array.from({ length: 10 }, () => db.query('SELECT 1')));
+      const results = await Promise.all(
+        [0, 1, 2, 3, 4].map((i) =>
+          call('POST', '/v1/auth/refresh', { refreshToken: s.refreshToken }, undefined, i % 2 ? second : app),
+        ),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401, 401, 401]);
+      // The first loser detects the reuse; the ones after it find the session already ended.
+      expect(results.filter((r) => r.body?.error?.code === 'TOKEN_REUSED').length).toBeGreaterThanOrEqual(1);
+      // The reuse revoked the whole session, the token the winner got included.
+      const winner = results.find((r) => r.status === 200)!.body;
+      expect((await call('POST', '/v1/auth/refresh', { refreshToken: winner.refreshToken })).status).toBe(
+        401,
+      );
+      expect((await call('GET', '/v1/workspaces', undefined, winner.accessToken)).status).toBe(401);
+      expect((await call('GET', '/v1/workspaces', undefined, s.accessToken, second)).status).toBe(401);
+    });
+
+    it('ends a session at once on logout: its access tokens stop working with it', async () => {
+      const s = await signupAndLogin('leaving@example.com');
+      expect((await call('GET', '/v1/workspaces', undefined, s.accessToken)).status).toBe(200);
+      expect((await call('POST', '/v1/auth/logout', { refreshToken: s.refreshToken })).status).toBe(204);
+      expect((await call('GET', '/v1/workspaces', undefined, s.accessToken)).status).toBe(401);
+      expect((await call('GET', '/v1/workspaces', undefined, s.accessToken, second)).status).toBe(401);
+    });
+
+    it('answers an email with a NUL or a control character with a 400, never a 500', async () => {
+      for (const email of ['nul\u0000x@example.com', 'a@b\u0000', 'bell\u0007@example.com']) {
+        for (const [url, body] of [
+          ['/v1/auth/prelogin', { email }],
+          ['/v1/auth/login', { email, authKey: 'AAAA' }],
+          [
+            '/v1/auth/signup',
+            {
+              userId: randomId('usr'),
+              email,
+              authKey: 'AAAA',
+              kdf: newKdfOffer(FAST),
+              keys: { boxPublicKey: 'AAAA', signingPublicKey: 'AAAA', sealedPrivateKeys: 'AAAA' },
+            },
+          ],
+        ] as const) {
+          const res = await call('POST', url, body);
+          expect(res.status, `${url} ${JSON.stringify(email)}`).toBe(400);
+          expect(res.body.error.code).toBe('INVALID_ARGUMENT');
+        }
+      }
+      const s = await signupAndLogin('inviter@example.com');
+      const { id } = await createWorkspace(s);
+      const invite = await call(
+        'POST',
+        `/v1/workspaces/${id}/invites`,
+        { email: 'x\u0000@e.com' },
+        s.accessToken,
+      );
+      expect(invite.status).toBe(400);
     });
 
     it('stores versioned ciphertext: stale writes conflict, concurrent writers never both win', async () => {
       const s = await signupAndLogin('carol@example.com');
-      const wsKey = createWorkspaceKey();
-      const pub = Buffer.from(s.userKeys.box.publicKey).toString('base64');
-      const ws = randomId('ws');
-      const created = await call(
-        'POST',
-        '/v1/workspaces',
-        {
-          id: ws,
-          name: 'team',
-          sealedKey: await sealWorkspaceKey(wsKey, pub, { workspaceId: ws, keyVersion: 1 }),
-        },
-        s.accessToken,
-      );
+      const { res: created, id: ws, key: wsKey, roster, grant } = await createWorkspace(s);
       expect(created.status).toBe(201);
       expect(
-        (await call('POST', '/v1/workspaces', { id: ws, name: 'again', sealedKey: 'AAAA' }, s.accessToken))
+        (await call('POST', '/v1/workspaces', { id: ws, name: 'again', roster, grant }, s.accessToken))
           .status,
       ).toBe(409);
-      const at = (version: number): SecretCoordinates => ({
+      const at = (version: number, name = 'STRIPE_KEY'): SecretCoordinates => ({
         workspaceId: ws,
         projectId: 'prj_1',
         environment: 'dev',
-        name: 'STRIPE_KEY',
+        name,
         version,
         keyVersion: 1,
       });
-      const put = (version: number, value: string, via = app) =>
+      const push = (items: [string, number, string][], via = app, keyVersion = 1) =>
         call(
-          'PUT',
-          `/v1/workspaces/${ws}/secrets/prj_1/dev/STRIPE_KEY`,
-          { ciphertext: encryptSecret(wsKey, value, at(version)), version, keyVersion: 1 },
+          'POST',
+          `/v1/workspaces/${ws}/secrets/prj_1/dev`,
+          {
+            keyVersion,
+            secrets: items.map(([name, version, value]) => ({
+              name,
+              version,
+              ciphertext: encryptSecret(wsKey, value, at(version, name)),
+            })),
+          },
           s.accessToken,
           via,
         );
+      const put = (version: number, value: string, via = app) => push([['STRIPE_KEY', version, value]], via);
       expect((await put(1, VALUE)).status).toBe(201);
-      expect((await put(1, 'stale')).status).toBe(409);
+      expect(await put(1, 'stale')).toMatchObject({
+        status: 409,
+        body: { conflicts: [{ name: 'STRIPE_KEY', current: 1 }] },
+      });
       const racers = await Promise.all([put(2, 'from-a'), put(2, 'from-b', second)]);
       expect(racers.map((r) => r.status).sort()).toEqual([201, 409]);
+      // All or nothing: one stale item keeps the others out too.
+      expect((await push([['OTHER', 1, 'other-1']])).status).toBe(201);
+      expect(
+        await push([
+          ['OTHER', 2, 'other-2'],
+          ['STRIPE_KEY', 2, 'stale-again'],
+        ]),
+      ).toMatchObject({ status: 409, body: { conflicts: [{ name: 'STRIPE_KEY', current: 2 }] } });
+      expect((await push([['NEW', 1, 'x']], app, 2)).status).toBe(409);
       const pulled = await call(
         'GET',
         `/v1/workspaces/${ws}/secrets/prj_1/dev`,
@@ -223,9 +338,11 @@ for (const [engine, locate] of engines) {
         s.accessToken,
         second,
       );
-      expect(pulled.body).toHaveLength(1);
-      const latest = pulled.body[0];
-      expect(latest.version).toBe(2);
+      expect(pulled.body.map((r: { name: string; version: number }) => `${r.name}@${r.version}`)).toEqual([
+        'OTHER@1',
+        'STRIPE_KEY@2',
+      ]);
+      const latest = pulled.body[1];
       expect(['from-a', 'from-b']).toContain(decryptSecret(wsKey, latest.ciphertext, at(2)).toString());
       for (let v = 3; v <= 14; v += 1) expect((await put(v, `value-${v}`)).status).toBe(201);
       const versions = await call(
@@ -243,8 +360,9 @@ for (const [engine, locate] of engines) {
         versions.body[1].ciphertext,
         ws,
       ]);
-      const replayed = (await call('GET', `/v1/workspaces/${ws}/secrets/prj_1/dev`, undefined, s.accessToken))
-        .body[0];
+      const replayed = (
+        await call('GET', `/v1/workspaces/${ws}/secrets/prj_1/dev`, undefined, s.accessToken)
+      ).body.find((r: { name: string }) => r.name === 'STRIPE_KEY');
       expect(() => decryptSecret(wsKey, replayed.ciphertext, at(replayed.version))).toThrow(
         /does not belong there/,
       );
@@ -256,10 +374,63 @@ for (const [engine, locate] of engines) {
       const listed = await call('GET', '/v1/workspaces', undefined, s.accessToken);
       const mine = listed.body.find((w: { id: string }) => w.id === ws);
       expect(
-        (await openWorkspaceKey(mine.sealedKey, s.userKeys.box, { workspaceId: ws, keyVersion: 1 })).equals(
-          wsKey,
-        ),
+        (
+          await openWorkspaceKey(mine.grant.sealedKey, s.userKeys.box, { workspaceId: ws, keyVersion: 1 })
+        ).equals(wsKey),
       ).toBe(true);
+    });
+
+    it('keeps its members equal to the signed roster: no admission without an accepted invite and its keys', async () => {
+      const admin = await signupAndLogin('roster-admin@example.com');
+      const joiner = await signupAndLogin('roster-joiner@example.com');
+      const { id, key, roster } = await createWorkspace(admin);
+      const joinerMember: RosterMember = {
+        userId: joiner.userId,
+        email: joiner.email,
+        role: 'member',
+        boxPublicKey: Buffer.from(joiner.userKeys.box.publicKey).toString('base64'),
+        signingPublicKey: Buffer.from(joiner.userKeys.signing.publicKey).toString('base64'),
+      };
+      const { rosterHash } = await import('@agentsecrets/sync');
+      const next = (members: RosterMember[]) =>
+        signRoster(
+          { workspaceId: id, serial: 2, prev: rosterHash(roster), keyVersion: 1, members },
+          admin.userKeys.signing,
+        );
+      const grantFor = async (m: RosterMember) =>
+        signGrant(
+          {
+            workspaceId: id,
+            keyVersion: 1,
+            rosterSerial: 2,
+            recipient: m.userId,
+            sealedKey: await sealWorkspaceKey(key, m.boxPublicKey, { workspaceId: id, keyVersion: 1 }),
+          },
+          m,
+          admin.userKeys.signing,
+        );
+      const put = async (members: RosterMember[], by = admin) =>
+        call(
+          'PUT',
+          `/v1/workspaces/${id}/roster`,
+          { roster: next(members), grants: await Promise.all(members.slice(1).map(grantFor)) },
+          by.accessToken,
+        );
+      const both = [roster.members[0]!, joinerMember];
+      expect((await put(both)).status).toBe(404); // never invited
+      await call('POST', `/v1/workspaces/${id}/invites`, { email: joiner.email }, admin.accessToken);
+      expect((await put(both)).status).toBe(404); // invited, not accepted
+      const mine = await call('GET', '/v1/invites', undefined, joiner.accessToken);
+      await call('POST', `/v1/invites/${mine.body[0].id}/accept`, {}, joiner.accessToken);
+      const forged = { ...joinerMember, boxPublicKey: Buffer.alloc(32, 7).toString('base64') };
+      expect((await put([roster.members[0]!, forged])).status).toBe(400); // keys that are not theirs
+      expect((await put(both, joiner)).status).toBe(404); // not a member: not even told the workspace exists
+      expect((await put(both)).status).toBe(204);
+      expect((await put(both)).status).toBe(409); // serial 2 is taken
+      const listed = await call('GET', '/v1/workspaces', undefined, joiner.accessToken);
+      expect(listed.body.map((w: { id: string; role: string }) => [w.id, w.role])).toEqual([[id, 'member']]);
+      const chain = await call('GET', `/v1/workspaces/${id}/roster`, undefined, joiner.accessToken);
+      expect(chain.body.rosters.map((r: { serial: number }) => r.serial)).toEqual([1, 2]);
     });
 
     it('refuses bad input with uniform errors, and large bodies', async () => {
@@ -277,7 +448,17 @@ for (const [engine, locate] of engines) {
     });
 
     it('holds nothing a database thief or a log reader could use', async () => {
-      const tables = ['meta', 'users', 'refresh_tokens', 'rate_limits', 'workspaces', 'members', 'secrets'];
+      const tables = [
+        'meta',
+        'users',
+        'refresh_tokens',
+        'refresh_families',
+        'rate_limits',
+        'workspaces',
+        'members',
+        'rosters',
+        'secrets',
+      ];
       let dump = '';
       for (const t of tables) dump += JSON.stringify(await db.query(`SELECT * FROM ${t}`));
       const everything = `${dump}\n${logs.join('')}`;

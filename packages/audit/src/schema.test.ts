@@ -133,6 +133,16 @@ describe('the audit event schema', () => {
     );
     expect(written?.reason).toBe('SECRET_NOT_FOUND,VAULT_LOCKED');
     await expect(log.append(event(2, { reason: 'owner_reveal' }))).resolves.toBeDefined();
+    const claimed = await log.append(event(3, { claims: { transport: 'cli', agent_id: 'owner' } }));
+    expect(claimed?.claims).toEqual({ transport: 'cli', agent_id: 'owner' });
+  });
+
+  it('keeps claims to the same short tokens as the facts', async () => {
+    for (const claims of [{ agent_id: `x\n${CANARY}` }, { transport: 'smtp' }, { note: CANARY }]) {
+      const err = await rejection({ ...event(1), claims });
+      expect(err?.code).toBe('AUDIT_EVENT_INVALID');
+      expect(`${err?.message} ${err?.hint}`).not.toContain(CANARY);
+    }
   });
 
   it('writes nothing when an event is refused', async () => {

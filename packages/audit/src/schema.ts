@@ -68,6 +68,20 @@ export const AuditEventSchema = z
      * events are summarised; every use of a credential has a line of its own.
      */
     repeated: z.number().int().min(1).optional(),
+    /**
+     * What the caller said about itself (`X-AS-Transport`, `X-AS-Agent-ID` on the proxy), kept apart from what the
+     * recording process knows (`transport`, `agent_id`): anyone holding the session token can claim anything.
+     */
+    claims: z
+      .object({
+        transport: z.enum(TRANSPORTS).optional(),
+        agent_id: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:@/-]{1,128}$/)
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -123,7 +123,8 @@ describe('calls through the core', () => {
     const counting: SecretStore = {
       backend: store.backend,
       get: (ns, n) => {
-        gets += 1;
+        // Secrets only: the vault also keeps the policy's anchors (namespaces of our own), read with the policy.
+        if (!ns.workspace.startsWith('agentsecrets-')) gets += 1;
         return store.get(ns, n);
       },
       set: (ns, n, v) => store.set(ns, n, v),
@@ -178,6 +179,31 @@ describe('calls through the core', () => {
     });
     expect(res.status).toBe(200);
     await other.close();
+  });
+
+  it('a value rotated or deleted through another instance applies to the next call, with or without a revision', async () => {
+    await as.allowlist.add([`http://127.0.0.1:${upstream.port}`], await as.unlockOwner(PASSPHRASE));
+    const { revision: _, ...withoutRevision } = store;
+    for (const shared of [store, withoutRevision as SecretStore]) {
+      const proxySide = await createAgentSecrets({ home, cwd: project, store: shared });
+      const cliSide = await createAgentSecrets({ home, cwd: project, store: shared });
+      const bearer = async () => {
+        await proxySide.fetch({
+          url: `${upstream.origin}/echo`,
+          injections: parseInjectionObject({ bearer: 'API_KEY' }),
+          transport: 'proxy',
+        });
+        return upstream.requests.at(-1)!.headers.authorization;
+      };
+      await cliSide.setSecret('API_KEY', `${CANARY}-one`);
+      expect(await bearer()).toBe(`Bearer ${CANARY}-one`);
+      await cliSide.setSecret('API_KEY', `${CANARY}-two`);
+      expect(await bearer()).toBe(`Bearer ${CANARY}-two`);
+      await cliSide.deleteSecret('API_KEY');
+      await expect(bearer()).rejects.toMatchObject({ code: 'SECRET_NOT_FOUND' });
+      await proxySide.close();
+      await cliSide.close();
+    }
   });
 
   it('redacts every secret of the project, not only the injected one', async () => {
@@ -239,6 +265,56 @@ describe('release, bindings and projects', () => {
       transport: 'cli',
     });
     expect(ok.status).toBe(200);
+  });
+
+  it('injects into a query, body or form field only where the owner bound the secret with that field', async () => {
+    const owner = await as.unlockOwner(PASSPHRASE);
+    await as.allowlist.add([`http://127.0.0.1:${upstream.port}`], owner);
+    await as.setSecret('API_KEY', CANARY);
+    let gets = 0;
+    const counting: SecretStore = {
+      ...store,
+      backend: store.backend,
+      get: (ns, n) => {
+        // Secrets of the project; the vault's policy anchor (another namespace) is read on every policy check.
+        if (ns.workspace === as.workspace.id) gets += 1;
+        return store.get(ns, n);
+      },
+    };
+    const counted = await createAgentSecrets({ home, cwd: project, store: counting });
+    const query = () =>
+      counted.fetch({
+        url: `${upstream.origin}/echo`,
+        injections: parseInjectionObject({ 'query:api_key': 'API_KEY' }),
+        transport: 'cli',
+      });
+    await expect(query()).rejects.toMatchObject({ code: 'INJECTION_NOT_ALLOWED' });
+    // A binding as written before placements existed: the same record, read the same way (headers only).
+    await as.bindings.add('API_KEY', `127.0.0.1:${upstream.port}`, [], owner);
+    const file = JSON.parse(await readFile(join(home, 'policy.json'), 'utf8'));
+    const records = Object.values(file.body.workspaces as Record<string, { projects: object }>).flatMap((w) =>
+      Object.values(w.projects).flatMap((p) => (p as { bindings: { API_KEY: object[] } }).bindings.API_KEY),
+    );
+    expect(records).toEqual([{ destination: `127.0.0.1:${upstream.port}`, methods: [] }]);
+    await new Promise((r) => setTimeout(r, RECHECK_MS + 50));
+    await expect(query()).rejects.toMatchObject({ code: 'INJECTION_NOT_ALLOWED' });
+    expect(gets).toBe(0);
+    await as.bindings.add('API_KEY', `127.0.0.1:${upstream.port}`, [], owner, ['query:api_key', 'bearer']);
+    expect(await as.bindings.list()).toEqual({
+      API_KEY: [
+        { destination: `127.0.0.1:${upstream.port}`, methods: [], inject: ['bearer', 'query:api_key'] },
+      ],
+    });
+    await new Promise((r) => setTimeout(r, RECHECK_MS + 50));
+    expect((await query()).status).toBe(200);
+    expect(upstream.requests.at(-1)?.url).toBe(`/echo?api_key=${CANARY}`);
+    await counted.close();
+    const events = await readLast(counted.auditPath, 3);
+    expect(events.map((e) => [e.status, e.reason, e.styles])).toEqual([
+      ['BLOCKED', 'INJECTION_NOT_ALLOWED', ['query']],
+      ['BLOCKED', 'INJECTION_NOT_ALLOWED', ['query']],
+      ['OK', null, ['query']],
+    ]);
   });
 
   it('creates, switches and deletes projects, keeping secrets apart', async () => {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type AuditEvent, type AuditEventInput, AuditLog } from '@agentsecrets/audit';
 import { randomId } from '@agentsecrets/crypto';
@@ -7,6 +8,7 @@ import {
   type CallRequest,
   type CallResponse,
   type EngineOptions,
+  type InjectableSecret,
   InjectionEngine,
   MIN_REDACTABLE_LENGTH,
   Redactor,
@@ -20,6 +22,7 @@ import {
   type SecretStore,
   type SecretValue,
 } from '@agentsecrets/keychain';
+import { policyAnchor } from './anchor.js';
 import { type HomePaths, readJsonFile, resolveHome, writeJsonFile } from './home.js';
 import { assertName, type Config, ConfigSchema, type ProjectRef, type Workspace } from './model.js';
 import { type OwnerKey, unlockOwnerKey } from './owner.js';
@@ -51,7 +54,11 @@ export interface AgentSecretsOptions {
   readonly store?: SecretStore;
   /** Unlocks the file vault; default `AGENTSECRETS_PASSPHRASE`. */
   readonly passphrase?: PassphraseSource;
-  /** How long the values of the project's secrets are kept for redaction and injection, in ms. Default 30 s. */
+  /**
+   * For a store that cannot tell when a value changed (the OS keychain): how long the project's values the redactor
+   * is built from are kept, in ms. Default 30 s. Injected values are read for each call all the same, and one that
+   * changed rebuilds the set. A store that can (the file vault) keeps them exactly until its revision changes.
+   */
   readonly secretCacheMs?: number;
   /** Engine settings: timeouts, body limit, and (tests) the DNS lookup and TLS trust. */
   readonly engine?: Pick<EngineOptions, 'timeouts' | 'maxRequestBodyBytes' | 'lookup' | 'tls'>;
@@ -59,8 +66,11 @@ export interface AgentSecretsOptions {
 
 /** One call through the core: the engine's request plus who made it. */
 export interface AgentCallRequest extends Omit<CallRequest, 'onOutcome'> {
+  /** The way the call came in, as the recording process knows it. */
   readonly transport: Transport;
   readonly agentId?: string;
+  /** What the caller said about itself and cannot be checked (the proxy's X-AS-Transport, X-AS-Agent-ID). */
+  readonly claims?: { readonly transport?: Transport; readonly agentId?: string };
 }
 
 /** A streaming response of {@link AgentSecrets.call}. */
@@ -128,9 +138,26 @@ interface Snapshot {
   readonly values: ReadonlyMap<string, SecretValue>;
   readonly redactor: Redactor;
   readonly loadedAt: number;
+  /** The store's revision when the values were read; undefined for a store that has none (the OS keychain). */
+  readonly revision: string | undefined;
 }
 
 const DEFAULT_MAX_BUFFERED = 50 * 1024 * 1024;
+
+/** Does the snapshot hold exactly these values under these names? */
+function holds(snapshot: Snapshot, injected: ReadonlyMap<string, InjectableSecret>): boolean {
+  for (const [name, secret] of injected) {
+    const held = snapshot.values.get(name);
+    if (held === undefined) return false;
+    const a = held.bytes();
+    const b = secret.bytes();
+    const same = a.length === b.length && timingSafeEqual(a, b);
+    a.fill(0);
+    b.fill(0);
+    if (!same) return false;
+  }
+  return true;
+}
 
 /**
  * The one credential-resolution core: config, project, store, signed policy, audit log and injection engine,
@@ -161,6 +188,8 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
   /** Team sync through `AGENTSECRETS_SERVER` (zero-knowledge: only ciphertext leaves this machine). */
   readonly team: TeamSync;
   #snapshot: Promise<Snapshot> | undefined;
+  /** The last redactor built and a digest of the names and values it was built from, kept across reloads. */
+  #built: { readonly digest: string; readonly redactor: Redactor } | undefined;
   readonly #inflight = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
 
@@ -181,7 +210,11 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     this.project = parts.project;
     this.#cacheMs = parts.options.secretCacheMs ?? 30_000;
     this.team = new TeamSync(this, (parts.options.env ?? process.env).AGENTSECRETS_SERVER);
-    this.#policy = new PolicyStore(parts.paths.policy, parts.config.owner.publicKey);
+    this.#policy = new PolicyStore(
+      parts.paths.policy,
+      parts.config.owner.publicKey,
+      policyAnchor(parts.store),
+    );
     this.#audit = new AuditLog({ path: parts.paths.audit });
     const effective = () => this.#policy.effective(this.workspace.id, this.project.id);
     this.#engine = new InjectionEngine({
@@ -196,7 +229,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
       },
       secrets: {
         resolve: (names) => this.#resolve(names),
-        redactor: async () => (await this.#loadSnapshot()).redactor,
+        redactor: (injected) => this.#redactorFor(injected),
       },
     });
   }
@@ -215,21 +248,41 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     return this.#policy.effective(this.workspace.id, this.project.id);
   }
 
-  #loadSnapshot(force = false): Promise<Snapshot> {
+  /**
+   * The project's values and the redactor built from them. A store with a revision keeps them until its revision
+   * changes (pass the current one); one without keeps them for `secretCacheMs`.
+   */
+  #loadSnapshot(force = false, revision?: string): Promise<Snapshot> {
     const current = this.#snapshot;
     if (current !== undefined && !force) {
-      return current.then((s) =>
-        performance.now() - s.loadedAt < this.#cacheMs ? s : this.#loadSnapshot(true),
-      );
+      return current.then((s) => {
+        const fresh =
+          s.revision === undefined
+            ? performance.now() - s.loadedAt < this.#cacheMs
+            : revision === undefined || revision === s.revision;
+        return fresh ? s : this.#loadSnapshot(true, revision);
+      });
     }
     const next = (async () => {
+      // Taken before the values are read: a change made meanwhile shows as a newer revision on the next call.
+      const taken = revision ?? (await this.store.revision?.());
       const names = await this.store.list(this.namespace);
       const values = new Map<string, SecretValue>();
+      const hash = createHash('sha256');
       for (const name of names) {
         const value = await this.store.get(this.namespace, name);
-        if (value !== undefined) values.set(name, value);
+        if (value === undefined) continue;
+        values.set(name, value);
+        const bytes = value.bytes();
+        hash.update(`${name}\0${bytes.length}\0`).update(bytes);
+        bytes.fill(0);
       }
-      return { values, redactor: new Redactor(values.values()), loadedAt: performance.now() };
+      const digest = hash.digest('hex');
+      // Building a redactor takes tens of milliseconds (every encoded form of every value): not again for the same set.
+      const built = this.#built;
+      const redactor = built?.digest === digest ? built.redactor : new Redactor(values.values());
+      this.#built = { digest, redactor };
+      return { values, redactor, loadedAt: performance.now(), revision: taken };
     })();
     this.#snapshot = next;
     next.catch(() => {
@@ -242,12 +295,29 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     this.#snapshot = undefined;
   }
 
-  async #resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
+  /**
+   * The redactor for a call: the cached one while it holds the values being injected, else one loaded afresh (a value
+   * changed since it was built), and if the store changed again meanwhile, one that adds the injected values.
+   */
+  async #redactorFor(injected: ReadonlyMap<string, InjectableSecret>): Promise<Redactor> {
     let snapshot = await this.#loadSnapshot();
-    if (names.some((n) => !snapshot.values.has(n))) snapshot = await this.#loadSnapshot(true);
+    if (!holds(snapshot, injected)) snapshot = await this.#loadSnapshot(true);
+    if (holds(snapshot, injected)) return snapshot.redactor;
+    return new Redactor([...snapshot.values.values(), ...injected.values()]);
+  }
+
+  /**
+   * The values to inject, current for this call: a secret rotated or deleted by another process (the CLI beside a
+   * running proxy) applies to the very next request. A store with a revision (file vault: one stat) says whether the
+   * kept values still hold; from one without (the OS keychain) the injected values are read for each call.
+   */
+  async #resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
+    const revision = await this.store.revision?.();
+    const snapshot = revision === undefined ? undefined : await this.#loadSnapshot(false, revision);
     const out = new Map<string, SecretValue>();
     for (const name of names) {
-      const value = snapshot.values.get(name);
+      const value =
+        snapshot === undefined ? await this.store.get(this.namespace, name) : snapshot.values.get(name);
       if (value === undefined) {
         throw new AgentSecretsError(
           'SECRET_NOT_FOUND',
@@ -286,8 +356,24 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
    * or this call's event would not validate — the call is refused with AUDIT_IO before anything is read or sent.
    */
   async call(request: AgentCallRequest): Promise<AgentCallResponse> {
-    const { transport, agentId, ...rest } = request;
-    await this.#freshPolicy();
+    const { transport, agentId, claims, ...rest } = request;
+    const claimed = {
+      ...(claims?.transport === undefined ? {} : { transport: claims.transport }),
+      ...(claims?.agentId === undefined ? {} : { agent_id: claims.agentId }),
+    };
+    try {
+      await this.#freshPolicy();
+    } catch (e) {
+      // A tampered or rolled-back policy refuses every call; each refusal is on the record.
+      const code = toAgentSecretsError(e).code;
+      if (code === 'POLICY_ROLLBACK' || code === 'POLICY_SIGNATURE_INVALID') {
+        await this.record({
+          ...this.#useEvent(transport, [], 'BLOCKED', code),
+          agent_id: agentId ?? null,
+        }).catch(() => undefined);
+      }
+      throw e;
+    }
     await this.#audit.ready({
       ...this.#useEvent(transport, [...new Set(rest.injections.map((i) => i.key))], 'OK', null),
       agent_id: agentId ?? null,
@@ -308,6 +394,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
           http_status: outcome.httpStatus,
           redacted: outcome.redacted,
           duration_ms: outcome.durationMs,
+          ...(Object.keys(claimed).length === 0 ? {} : { claims: claimed }),
         });
         recorded.catch(() => {});
         this.emit('outcome', { ...outcome, transport });
@@ -477,10 +564,20 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
         this.#policy.body.workspaces[this.workspace.id]?.projects[this.project.id]?.bindings ?? {},
       );
     },
-    /** Adds a binding `HOST[:PORT][/PATH-PREFIX]` (with methods, empty = any) to a secret. */
-    add: async (name: string, destination: string, methods: readonly string[], owner: OwnerKey) => {
+    /**
+     * Adds a binding `HOST[:PORT][/PATH-PREFIX]` (with methods, empty = any) to a secret, replacing the one for the
+     * same destination. `placements` (`query:api_key`, `body:a.b`, `form:f`, `bearer`, `header:X-Key` …) are where it
+     * may be injected there; empty, the header styles only.
+     */
+    add: async (
+      name: string,
+      destination: string,
+      methods: readonly string[],
+      owner: OwnerKey,
+      placements: readonly string[] = [],
+    ) => {
       assertSecretName(name);
-      const record = canonicalBinding(destination, methods);
+      const record = canonicalBinding(destination, methods, placements);
       await this.#policy.update(owner, (body) => {
         const p = projectPolicy(body, this.workspace.id, this.project.id);
         const existing = (p.bindings[name] ?? []).filter((b) => b.destination !== record.destination);

@@ -77,4 +77,4 @@ export {
   readProxyState,
   writeProxyState,
 } from './proxy-state.js';
-export { type SyncDiff, type SyncState, TeamSync } from './team.js';
+export { type SyncDiff, type SyncState, TeamSync, type WorkspaceInfo } from './team.js';

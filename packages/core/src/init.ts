@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import { randomId } from '@agentsecrets/crypto';
 import { AgentSecretsError } from '@agentsecrets/errors';
-import type { BackendName } from '@agentsecrets/keychain';
+import { type BackendName, openSecretStore } from '@agentsecrets/keychain';
+import { policyAnchor } from './anchor.js';
 import { ensureHome, readJsonFile, resolveHome, writeJsonFile } from './home.js';
 import {
   assertName,
@@ -81,6 +82,18 @@ export async function initAgentSecrets(options: InitOptions): Promise<InitResult
   }
   config.currentProject ??= project.id;
   await writeJsonFile(paths.config, ConfigSchema.parse(config));
+  if (created) {
+    // The vault learns the new owner key: from now on a policy is checked against it, whatever config.json says.
+    const env = options.env ?? process.env;
+    const backend = (env.AGENTSECRETS_KEYCHAIN as BackendName | undefined) || config.keychain;
+    const store = await openSecretStore({
+      home: paths.home,
+      env,
+      ...(backend === undefined ? {} : { backend }),
+      passphrase: options.passphrase,
+    });
+    await policyAnchor(store).set({ version: 1, ownerPublicKey: config.owner.publicKey, serial: 0 });
+  }
   const linkPath = await writeProjectLink(cwd, {
     version: 1,
     workspace: { id: workspace.id, name: workspace.name },

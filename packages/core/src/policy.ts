@@ -4,19 +4,29 @@ import { AgentSecretsError } from '@agentsecrets/errors';
 import {
   type AllowlistEntry,
   type Binding,
+  canonicalPlacements,
   formatAllowlistEntry,
   formatBinding,
   parseAllowlistEntry,
   parseBinding,
+  parsePlacement,
 } from '@agentsecrets/injection';
+import { withFileLock, writeFileAtomic } from '@agentsecrets/keychain';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFile } from './home.js';
+import type { PolicyAnchor, VaultRecord } from './anchor.js';
+import { readJsonFile } from './home.js';
 import type { OwnerKey } from './owner.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
+// `inject` names where the secret may be written there (`query:api_key`, `body:a.b`, …); absent, the header styles.
+// Records written before it existed have no `inject` and are read (and verify) exactly as before.
 const BindingRecordSchema = z
-  .object({ destination: z.string().max(512), methods: z.array(z.string().regex(/^[A-Z]{1,16}$/)) })
+  .object({
+    destination: z.string().max(512),
+    methods: z.array(z.string().regex(/^[A-Z]{1,16}$/)),
+    inject: z.array(z.string().max(300)).min(1).max(32).optional(),
+  })
   .strict();
 const ProjectPolicySchema = z
   .object({
@@ -44,7 +54,10 @@ export type PolicyBody = z.infer<typeof PolicyBodySchema>;
 type ProjectPolicy = z.infer<typeof ProjectPolicySchema>;
 type WorkspacePolicy = z.infer<typeof WorkspacePolicySchema>;
 
-/** A per-secret binding as stored: `HOST[:PORT][/PATH-PREFIX]` and methods (empty = any). */
+/**
+ * A per-secret binding as stored: `HOST[:PORT][/PATH-PREFIX]`, methods (empty = any) and the places the secret may be
+ * injected into there (absent = the header styles).
+ */
 export type BindingRecord = z.infer<typeof BindingRecordSchema>;
 
 const SIGNING_CONTEXT = 'agentsecrets-policy-v1\n';
@@ -74,6 +87,16 @@ function signatureError(path: string, why: string): AgentSecretsError {
   });
 }
 
+function rollbackError(path: string, serial: number, newest: number): AgentSecretsError {
+  return new AgentSecretsError(
+    'POLICY_ROLLBACK',
+    `the policy in ${path} is older (serial ${serial}) than one already in force (serial ${newest})`,
+    {
+      hint: 'an older copy was restored or the file removed; restore the newest one, or have the owner run `agentsecrets allowlist …` to sign a new one',
+    },
+  );
+}
+
 /** What the engine reads for one workspace and project, parsed once per policy change. */
 export interface EffectivePolicy {
   readonly allowlist: readonly AllowlistEntry[];
@@ -89,14 +112,55 @@ export interface EffectivePolicy {
 export class PolicyStore {
   readonly #path: string;
   readonly #publicKey: string;
+  readonly #anchor: VaultRecord<PolicyAnchor> | undefined;
+  /** The newest serial this process has accepted: a rollback is refused even if the vault was restored too. */
+  #highWater = 0;
   #body: PolicyBody = emptyBody();
   #stamp = '';
   #checkedAt = 0;
   #effective = new Map<string, EffectivePolicy>();
 
-  constructor(path: string, ownerPublicKey: string) {
+  /**
+   * `anchor` (the vault) keeps the owner key and the newest serial: without it only signatures are checked. Owner
+   * changes are read-modify-write under `<path>.lock`, so concurrent edits never lose one another.
+   */
+  constructor(path: string, ownerPublicKey: string, anchor?: VaultRecord<PolicyAnchor>) {
     this.#path = path;
     this.#publicKey = ownerPublicKey;
+    this.#anchor = anchor;
+  }
+
+  #lock<T>(body: (assertHeld: () => Promise<void>) => Promise<T>): Promise<T> {
+    return withFileLock(`${this.#path}.lock`, { timeoutMs: 30_000 }, body);
+  }
+
+  /**
+   * Checks a verified body against the vault's anchor: signed with the owner key the vault knows, and not older
+   * than the newest serial in force (POLICY_ROLLBACK). A missing anchor (a home from before anchors) is created from
+   * what is there now; a newer serial (an owner edit) advances it.
+   */
+  async #checkAnchor(body: PolicyBody): Promise<void> {
+    if (this.#anchor === undefined) return;
+    let anchor = await this.#anchor.get();
+    if (anchor === undefined || body.serial > anchor.serial) {
+      anchor = await this.#lock(async () => {
+        const now = await this.#anchor!.get();
+        if (now !== undefined && (now.ownerPublicKey !== this.#publicKey || now.serial >= body.serial))
+          return now;
+        const next = { version: 1 as const, ownerPublicKey: this.#publicKey, serial: body.serial };
+        await this.#anchor!.set(next);
+        return next;
+      });
+    }
+    if (anchor.ownerPublicKey !== this.#publicKey) {
+      throw signatureError(
+        this.#path,
+        'is checked against an owner key this vault was not set up with (was config.json replaced?)',
+      );
+    }
+    const newest = Math.max(anchor.serial, this.#highWater);
+    if (body.serial < newest) throw rollbackError(this.#path, body.serial, newest);
+    this.#highWater = body.serial;
   }
 
   /**
@@ -117,7 +181,9 @@ export class PolicyStore {
     }
     if (stamp === this.#stamp) return;
     try {
-      this.#body = await this.#read();
+      const body = await this.#read();
+      await this.#checkAnchor(body);
+      this.#body = body;
     } catch (e) {
       // A policy that fails to verify keeps failing: look at the file again on the next call.
       this.#checkedAt = 0;
@@ -158,7 +224,7 @@ export class PolicyStore {
       bindings: new Map(
         Object.entries(project?.bindings ?? {}).map(([key, records]) => [
           key,
-          records.map((r) => parseBinding(r.destination, r.methods)),
+          records.map((r) => parseBinding(r.destination, r.methods, (r.inject ?? []).map(parsePlacement))),
         ]),
       ),
       releasable: new Set(project?.releasable ?? []),
@@ -168,21 +234,38 @@ export class PolicyStore {
   }
 
   /**
-   * Changes the policy: re-reads and verifies the latest file, applies `mutate`, bumps the serial, signs with the
-   * owner key and writes atomically.
+   * Changes the policy under the policy lock: re-reads and verifies the latest file, applies `mutate`, bumps the
+   * serial, signs with the owner key, writes atomically and advances the vault's anchor — so two owner edits at the
+   * same moment both land. An older file than the anchor is refused (restore it); a removed one starts anew.
    */
   async update(owner: OwnerKey, mutate: (body: PolicyBody) => void): Promise<PolicyBody> {
     if (owner.publicKey !== this.#publicKey) {
       throw signatureError(this.#path, 'would be signed by a key that is not the owner key');
     }
+    const parsed = await this.#lock(async (assertHeld) => {
+      const anchor = await this.#anchor?.get();
+      if (anchor !== undefined && anchor.ownerPublicKey !== this.#publicKey) {
+        throw signatureError(this.#path, 'would be signed by an owner key this vault was not set up with');
+      }
+      const newest = Math.max(anchor?.serial ?? 0, this.#highWater);
+      const exists = await stat(this.#path).then(
+        () => true,
+        () => false,
+      );
+      const body = structuredClone(exists ? await this.#read() : { ...emptyBody(), serial: newest });
+      if (body.serial < newest) throw rollbackError(this.#path, body.serial, newest);
+      mutate(body);
+      body.serial += 1;
+      body.updatedAt = new Date().toISOString();
+      const next = PolicyBodySchema.parse(body);
+      const signature = owner.sign(SIGNING_CONTEXT + canonicalJson(next));
+      const file = { body: next, publicKey: this.#publicKey, signature };
+      await writeFileAtomic(this.#path, `${JSON.stringify(file, null, 2)}\n`, assertHeld);
+      await this.#anchor?.set({ version: 1, ownerPublicKey: this.#publicKey, serial: next.serial });
+      this.#highWater = Math.max(this.#highWater, next.serial);
+      return next;
+    });
     this.#stamp = '';
-    const body = structuredClone(await this.#read());
-    mutate(body);
-    body.serial += 1;
-    body.updatedAt = new Date().toISOString();
-    const parsed = PolicyBodySchema.parse(body);
-    const signature = owner.sign(SIGNING_CONTEXT + canonicalJson(parsed));
-    await writeJsonFile(this.#path, { body: parsed, publicKey: this.#publicKey, signature });
     await this.refresh();
     return parsed;
   }
@@ -206,9 +289,15 @@ export function canonicalEntries(texts: readonly string[]): string[] {
   return texts.map((t) => formatAllowlistEntry(parseAllowlistEntry(t)));
 }
 
-/** Canonical binding record for `HOST[:PORT][/PATH]` and methods. */
-export function canonicalBinding(destination: string, methods: readonly string[] = []): BindingRecord {
+/** Canonical binding record for `HOST[:PORT][/PATH]`, methods and placements (`query:api_key`, …; empty = headers). */
+export function canonicalBinding(
+  destination: string,
+  methods: readonly string[] = [],
+  placements: readonly string[] = [],
+): BindingRecord {
   const upper = methods.map((m) => m.toUpperCase());
   const binding = parseBinding(destination, upper);
-  return { destination: formatBinding(binding), methods: [...new Set(upper)].sort() };
+  const inject = canonicalPlacements(placements);
+  const record = { destination: formatBinding(binding), methods: [...new Set(upper)].sort() };
+  return inject.length === 0 ? record : { ...record, inject };
 }

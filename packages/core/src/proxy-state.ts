@@ -147,7 +147,8 @@ export class ProxyClient implements CredentialClient {
 
   /** Sends one call through the proxy and reads the whole (redacted) response. */
   async fetch(call: AgentCallRequest): Promise<BufferedResponse> {
-    const headers: Record<string, string | string[]> = { ...this.#auth() };
+    // Null prototype: a caller's header named `constructor` or `__proto__` is a header, not Object's property.
+    const headers: Record<string, string | string[]> = Object.assign(Object.create(null), this.#auth());
     const extra: [string, string][] = [];
     if (call.headers !== undefined) {
       const pairs = Array.isArray(call.headers) ? call.headers : Object.entries(call.headers);
@@ -158,6 +159,8 @@ export class ProxyClient implements CredentialClient {
     }
     for (const [name, value] of extra) {
       const lower = name.toLowerCase();
+      // As the engine does locally: a caller's header never becomes a directive to the proxy (an injection, a claim).
+      if (lower.startsWith('x-as-') || lower === 'proxy-authorization') continue;
       const prev = headers[lower];
       headers[lower] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
     }

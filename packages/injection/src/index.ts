@@ -22,6 +22,7 @@ export {
   checkAddress,
   checkAllowlist,
   checkBindings,
+  checkPlacements,
   classifyAddress,
   createGuardedLookup,
   type Destination,
@@ -37,15 +38,25 @@ export {
   resolveAndCheck,
 } from './policy/index.js';
 export {
-  encodedForms,
+  DEFAULT_RELEASE,
   MIN_REDACTABLE_LENGTH,
   REDACTION_MARKER,
   type RedactableSecret,
   type RedactingStream,
   Redactor,
+  type ReleaseRule,
 } from './redact/index.js';
 export { applyInjections, type InjectableSecret, type OutboundRequest } from './spec/apply.js';
 export { parseBodyPath, setJsonPath } from './spec/json-path.js';
+export {
+  canonicalPlacements,
+  DEFAULT_STYLES,
+  formatPlacement,
+  isDefaultStyle,
+  type Placement,
+  parsePlacement,
+  placementAllows,
+} from './spec/placement.js';
 export {
   createInjectionSpec,
   formatInjectionSpec,

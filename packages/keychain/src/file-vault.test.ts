@@ -96,6 +96,21 @@ describe('file vault', () => {
     expect(await b.has(NS, 'K')).toBe(false);
   });
 
+  it('revision changes with every write, through this store or another on the same file', async () => {
+    const a = await openVault();
+    const b = await openVault();
+    await a.set(NS, 'K', 'v1');
+    const seen = new Set([await a.revision!()]);
+    expect(await b.revision!()).toBe(await a.revision!());
+    for (const write of [() => b.set(NS, 'K', 'v2'), () => b.set(NS, 'K', 'v3'), () => b.delete(NS, 'K')]) {
+      await write();
+      const next = await a.revision!();
+      expect(seen.has(next)).toBe(false);
+      seen.add(next);
+    }
+    expect(await a.revision!()).toBe(await a.revision!());
+  });
+
   it('refuses a wrong passphrase with PASSPHRASE_INCORRECT, before touching any entry', async () => {
     await (await openVault()).set(NS, 'K', 'v');
     const before = await readFile(path);

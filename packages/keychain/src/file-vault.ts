@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   assertKdfParams,
@@ -371,6 +371,18 @@ function createFileVaultStore(
       assertSecretName(name);
       const doc = await current();
       return find(doc, checked, name) !== -1;
+    },
+
+    async revision() {
+      // Every write replaces the file (a new inode, a new change time that no process can set back), so one stat
+      // tells whether any value may have changed, in this process or another.
+      try {
+        const s = await stat(path, { bigint: true });
+        return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return 'missing';
+        throw vaultIoError('read vault', path, error);
+      }
     },
   };
 }

@@ -22,6 +22,7 @@ function namespaceKey(ns: Namespace): string {
  */
 export function createMemoryStore(): SecretStore {
   const spaces = new Map<string, Map<string, Buffer>>();
+  let changes = 0;
 
   return {
     backend: 'memory',
@@ -44,6 +45,7 @@ export function createMemoryStore(): SecretStore {
       }
       space.get(name)?.fill(0);
       space.set(name, bytes);
+      changes += 1;
     },
 
     async delete(ns, name) {
@@ -55,6 +57,7 @@ export function createMemoryStore(): SecretStore {
       held.fill(0);
       space.delete(name);
       if (space.size === 0) spaces.delete(key);
+      changes += 1;
       return true;
     },
 
@@ -67,6 +70,10 @@ export function createMemoryStore(): SecretStore {
       const key = namespaceKey(ns);
       assertSecretName(name);
       return spaces.get(key)?.has(name) ?? false;
+    },
+
+    async revision() {
+      return String(changes);
     },
   };
 }

@@ -24,4 +24,10 @@ export interface SecretStore {
   list(ns: Namespace): Promise<string[]>;
   /** True when `name` exists in `ns`. */
   has(ns: Namespace, name: string): Promise<boolean>;
+  /**
+   * A cheap token (no value is read) that differs whenever any value may have changed since it was last returned,
+   * whether this process or another changed it: lets a long-running process keep values and still see a rotation or
+   * deletion on the next call. Left out by backends that cannot tell (the OS keychain): read the values instead.
+   */
+  revision?(): Promise<string>;
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_KDF_PARAMS, randomId } from '@agentsecrets/crypto';
 import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
+import { z } from 'zod';
 import { decryptSecret, encryptSecret, type SecretCoordinates, type SignedPolicy } from './envelopes.js';
 import {
   createUserKeys,
@@ -15,6 +16,30 @@ import {
   type UserKeys,
   userFingerprint,
 } from './keys.js';
+import {
+  type KeyGrant,
+  type RosterMember,
+  type RosterPin,
+  rosterMember,
+  type SignedRoster,
+  signGrant,
+  signRoster,
+  type VerifiedRoster,
+  verifyGrant,
+  verifyRosterChain,
+} from './roster.js';
+import {
+  ID,
+  InviteSchema,
+  PushConflictSchema,
+  RosterListSchema,
+  SignedPolicySchema,
+  StoredSecretSchema,
+  WorkspaceEntrySchema,
+  WorkspaceSecretSchema,
+} from './wire.js';
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /** A logged-in user: tokens and the unlocked key pairs (kept by the caller in its vault, never in a plain file). */
 export interface SyncSession {
@@ -25,14 +50,41 @@ export interface SyncSession {
   readonly userKeys: UserKeys;
 }
 
-/** A workspace as the client sees it: its key opened with the user's private key. */
+/**
+ * A workspace as the client sees it once verified: its key opened from a grant an admin signed, and our role as the
+ * signed roster says (not as the server says).
+ */
 export interface SyncWorkspace {
   readonly id: string;
   readonly name: string;
-  readonly role: string;
+  readonly role: 'admin' | 'member';
+  /** The version of the key held (`key`). */
   readonly keyVersion: number;
+  /** The signed roster asks for a newer key (a member was removed): nothing may be encrypted until it is rotated. */
   readonly rotationPending: boolean;
   readonly key: Buffer;
+}
+
+/** A workspace entry as the server lists it, before anything in it is verified. */
+export type WorkspaceEntry = z.infer<typeof WorkspaceEntrySchema>;
+
+/** An invite of a workspace as an admin sees it: the invitee's keys once they accepted (unverified). */
+export interface Invite {
+  readonly id: string;
+  readonly email: string;
+  readonly status: string;
+  readonly userId: string | null;
+  readonly boxPublicKey: string | null;
+  readonly signingPublicKey: string | null;
+  /** The fingerprint of the keys the server presents: compare it with what the invitee reads out. */
+  readonly fingerprint: string | null;
+}
+
+/** A verified workspace, its verified roster, and whether the server claimed a rotation the roster does not ask for. */
+export interface OpenedWorkspace {
+  readonly workspace: SyncWorkspace;
+  readonly roster: VerifiedRoster;
+  readonly serverClaimsRotation: boolean;
 }
 
 /** A remote secret, decrypted. */
@@ -97,7 +149,19 @@ export class SyncClient {
       });
     }
     const text = await res.text();
-    const parsed = (text === '' ? {} : JSON.parse(text)) as T & ErrorBody;
+    let parsed: T & ErrorBody;
+    try {
+      parsed = (text === '' ? {} : JSON.parse(text)) as T & ErrorBody;
+    } catch (e) {
+      throw new AgentSecretsError(
+        'UPSTREAM_RESET',
+        `the sync server answered ${method} ${path.split('/')[2] ?? ''} with something that is not JSON`,
+        {
+          hint: 'check AGENTSECRETS_SERVER points at an AgentSecrets sync server',
+          cause: e,
+        },
+      );
+    }
     return { status: res.status, body: parsed };
   }
 
@@ -192,46 +256,138 @@ export class SyncClient {
     return res;
   }
 
-  /** Creates a workspace: its key is made here and sealed to ourselves; the server never sees it. */
-  async createWorkspace(session: SyncSession, name: string): Promise<SyncWorkspace> {
-    const id = randomId('ws');
-    const key = createWorkspaceKey();
-    const pub = Buffer.from(session.userKeys.box.publicKey).toString('base64');
-    const sealedKey = await sealWorkspaceKey(key, pub, { workspaceId: id, keyVersion: 1 });
-    const res = await this.#authed(session, 'POST', '/v1/workspaces', { id, name, sealedKey });
-    if (res.status !== 201) this.#fail(res.status, res.body);
-    return { id, name, role: 'admin', keyVersion: 1, rotationPending: false, key };
+  /** Our user id and public keys, as they appear in a roster. */
+  #me(session: SyncSession): RosterMember {
+    return {
+      userId: session.userId,
+      email: session.email.toLowerCase(),
+      role: 'admin',
+      boxPublicKey: b64(session.userKeys.box.publicKey),
+      signingPublicKey: b64(session.userKeys.signing.publicKey),
+    };
   }
 
-  /** The workspaces we belong to, with their keys opened (each checked to be for that workspace and version). */
-  async listWorkspaces(session: SyncSession): Promise<SyncWorkspace[]> {
-    const res = await this.#authed<
-      {
-        id: string;
-        name: string;
-        role: string;
-        sealedKey: string;
-        keyVersion: number;
-        rotationPending: boolean;
-      }[]
-    >(session, 'GET', '/v1/workspaces');
+  /** Checks an answer against its wire schema: a malformed answer is refused before anything in it is used. */
+  #parse<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      const where = parsed.error.issues[0]?.path.join('.') || '(top level)';
+      throw new AgentSecretsError(
+        'UPSTREAM_RESET',
+        `the sync server's answer to ${what} is malformed (${where})`,
+        {
+          hint: 'the server may be misconfigured or malicious; nothing in the answer was used',
+        },
+      );
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Creates a workspace: its key is made here and granted to ourselves, under a first roster that lists us as its
+   * admin, both signed with our key. The server never sees the key.
+   */
+  async createWorkspace(session: SyncSession, name: string): Promise<OpenedWorkspace> {
+    const id = randomId('ws');
+    const key = createWorkspaceKey();
+    const me = this.#me(session);
+    const roster = signRoster(
+      { workspaceId: id, serial: 1, prev: null, keyVersion: 1, members: [me] },
+      session.userKeys.signing,
+    );
+    const sealedKey = await sealWorkspaceKey(key, me.boxPublicKey, { workspaceId: id, keyVersion: 1 });
+    const grant = signGrant(
+      { workspaceId: id, keyVersion: 1, rosterSerial: 1, recipient: me.userId, sealedKey },
+      me,
+      session.userKeys.signing,
+    );
+    const res = await this.#authed(session, 'POST', '/v1/workspaces', { id, name, roster, grant });
+    if (res.status !== 201) this.#fail(res.status, res.body);
+    return {
+      workspace: { id, name, role: 'admin', keyVersion: 1, rotationPending: false, key },
+      roster: verifyRosterChain([roster], { workspaceId: id }),
+      serverClaimsRotation: false,
+    };
+  }
+
+  /** The workspaces we belong to, as the server lists them: nothing in these entries is trusted yet. */
+  async listWorkspaces(session: SyncSession): Promise<WorkspaceEntry[]> {
+    const res = await this.#authed(session, 'GET', '/v1/workspaces');
     if (res.status !== 200) this.#fail(res.status, res.body);
-    const out: SyncWorkspace[] = [];
-    for (const w of res.body) {
-      const key = await openWorkspaceKey(w.sealedKey, session.userKeys.box, {
-        workspaceId: w.id,
-        keyVersion: w.keyVersion,
-      });
-      out.push({
-        id: w.id,
-        name: w.name,
-        role: w.role,
-        keyVersion: w.keyVersion,
-        rotationPending: w.rotationPending,
-        key,
+    return this.#parse(z.array(WorkspaceEntrySchema).max(10_000), res.body, 'the workspace list');
+  }
+
+  /** Every version of a workspace's roster, oldest first (unverified). */
+  async rosterChain(session: SyncSession, workspaceId: string): Promise<SignedRoster[]> {
+    const res = await this.#authed(
+      session,
+      'GET',
+      `/v1/workspaces/${encodeURIComponent(workspaceId)}/roster`,
+    );
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    return this.#parse(RosterListSchema, res.body, 'the roster').rosters;
+  }
+
+  /**
+   * Opens a workspace: verifies its roster chain (against `pin`, or trusting its first version on first use), then
+   * accepts our key grant only if an admin of that roster signed it for us, this workspace and a key version the
+   * roster names. A workspace made before signed rosters is refused with what to do.
+   */
+  async openWorkspace(
+    session: SyncSession,
+    entry: WorkspaceEntry,
+    pin: RosterPin | undefined,
+  ): Promise<OpenedWorkspace> {
+    if (entry.grant === null) {
+      throw new AgentSecretsError(
+        'ROSTER_INVALID',
+        `workspace ${entry.name} was created before signed rosters and key grants; its key cannot be verified`,
+        {
+          hint: `an admin runs \`agentsecrets workspace upgrade ${entry.name}\` (it rotates the key) and admits the members again with their fingerprints`,
+        },
+      );
+    }
+    const roster = verifyRosterChain(await this.rosterChain(session, entry.id), {
+      workspaceId: entry.id,
+      pin,
+    });
+    const me = this.#me(session);
+    const member = rosterMember(roster.latest, me);
+    if (member === undefined) {
+      throw new AgentSecretsError('ROSTER_INVALID', `the roster of ${entry.name} does not list your key`, {
+        hint: 'an admin admits you with the fingerprint `agentsecrets workspace list` shows you',
       });
     }
-    return out;
+    const grant = verifyGrant(entry.grant, roster, me);
+    let key: Buffer;
+    try {
+      key = await openWorkspaceKey(grant.sealedKey, session.userKeys.box, {
+        workspaceId: entry.id,
+        keyVersion: grant.keyVersion,
+      });
+    } catch (e) {
+      throw new AgentSecretsError(
+        'KEY_GRANT_INVALID',
+        `the workspace key granted for ${entry.name} does not open`,
+        {
+          hint: 'the grant is signed but its sealed key is not for you; tell your admins',
+          cause: e,
+        },
+      );
+    }
+    const rotationPending = roster.latest.keyVersion > grant.keyVersion;
+    return {
+      workspace: {
+        id: entry.id,
+        name: entry.name,
+        role: member.role,
+        keyVersion: grant.keyVersion,
+        rotationPending,
+        key,
+      },
+      roster,
+      serverClaimsRotation: entry.rotationPending && !rotationPending,
+    };
   }
 
   #coords(at: SyncLocation, name: string, version: number): SecretCoordinates {
@@ -250,26 +406,37 @@ export class SyncClient {
   }
 
   /**
-   * Pushes one value as the version after `baseVersion`. A stale base (someone pushed first) comes back as
-   * `{ conflict: current }` and nothing is overwritten.
+   * Pushes values, each as the version after its `baseVersion`, in one request the server applies all or nothing.
+   * If any base is stale (someone pushed first) nothing is written and the stale names come back as conflicts.
+   * Refused while the workspace key is due for rotation: nothing is encrypted under a key a removed member had.
    */
   async push(
     session: SyncSession,
     at: SyncLocation,
-    name: string,
-    value: Uint8Array,
-    baseVersion: number,
-  ): Promise<{ version: number } | { conflict: number }> {
-    const version = baseVersion + 1;
-    const ciphertext = encryptSecret(at.workspace.key, value, this.#coords(at, name, version));
-    const res = await this.#authed(session, 'PUT', `${this.#base(at)}/${encodeURIComponent(name)}`, {
-      ciphertext,
-      version,
+    items: readonly { name: string; value: Uint8Array; baseVersion: number }[],
+  ): Promise<
+    { pushed: { name: string; version: number }[] } | { conflicts: { name: string; current: number }[] }
+  > {
+    if (at.workspace.rotationPending) {
+      throw new AgentSecretsError(
+        'REQUEST_REFUSED',
+        `the key of workspace ${at.workspace.name} is due for rotation (a member was removed)`,
+        { hint: 'nothing was pushed; an admin of the workspace syncs first (any team command rotates it)' },
+      );
+    }
+    if (items.length === 0) return { pushed: [] };
+    const secrets = items.map((i) => ({
+      name: i.name,
+      version: i.baseVersion + 1,
+      ciphertext: encryptSecret(at.workspace.key, i.value, this.#coords(at, i.name, i.baseVersion + 1)),
+    }));
+    const res = await this.#authed(session, 'POST', this.#base(at), {
       keyVersion: at.workspace.keyVersion,
+      secrets,
     });
-    if (res.status === 409) return { conflict: Number(res.body.current ?? 0) };
+    if (res.status === 409) return this.#parse(PushConflictSchema, res.body, 'the push');
     if (res.status !== 201) this.#fail(res.status, res.body);
-    return { version };
+    return { pushed: secrets.map((s) => ({ name: s.name, version: s.version })) };
   }
 
   /**
@@ -282,11 +449,10 @@ export class SyncClient {
     at: SyncLocation,
     minVersions: Readonly<Record<string, number>> = {},
   ): Promise<PulledSecret[]> {
-    const res = await this.#authed<
-      { name: string; version: number; ciphertext: string; keyVersion: number }[]
-    >(session, 'GET', this.#base(at));
+    const res = await this.#authed(session, 'GET', this.#base(at));
     if (res.status !== 200) this.#fail(res.status, res.body);
-    return res.body.map((s) => {
+    const list = this.#parse(z.array(StoredSecretSchema).max(100_000), res.body, 'the secret list');
+    return list.map((s) => {
       if (s.version < (minVersions[s.name] ?? 0)) {
         throw new AgentSecretsError(
           'DECRYPT_FAILED',
@@ -323,18 +489,21 @@ export class SyncClient {
    * our own fingerprint, to read out to the admin.
    */
   async acceptInvites(session: SyncSession): Promise<{ workspaceName: string; fingerprint: string }[]> {
-    const res = await this.#authed<{ id: string; workspaceName: string; status: string }[]>(
-      session,
-      'GET',
-      '/v1/invites',
-    );
+    const res = await this.#authed(session, 'GET', '/v1/invites');
     if (res.status !== 200) this.#fail(res.status, res.body);
+    const invites = this.#parse(
+      z
+        .array(z.object({ id: ID, workspaceName: z.string().max(64), status: z.string().max(16) }))
+        .max(10_000),
+      res.body,
+      'your invites',
+    );
     const mine = userFingerprint(
       Buffer.from(session.userKeys.box.publicKey).toString('base64'),
       Buffer.from(session.userKeys.signing.publicKey).toString('base64'),
     );
     const out: { workspaceName: string; fingerprint: string }[] = [];
-    for (const invite of res.body) {
+    for (const invite of invites) {
       if (invite.status === 'pending') {
         const accepted = await this.#authed(
           session,
@@ -349,28 +518,22 @@ export class SyncClient {
     return out;
   }
 
-  /** Invites of a workspace (admin), with the invitee's fingerprint once they have accepted. */
-  async invites(
-    session: SyncSession,
-    workspaceId: string,
-  ): Promise<
-    { id: string; email: string; status: string; fingerprint: string | null; boxPublicKey: string | null }[]
-  > {
-    const res = await this.#authed<
-      {
-        id: string;
-        email: string;
-        status: string;
-        boxPublicKey: string | null;
-        signingPublicKey: string | null;
-      }[]
-    >(session, 'GET', `/v1/workspaces/${encodeURIComponent(workspaceId)}/invites`);
+  /** Invites of a workspace (admin), with the invitee's keys and fingerprint once they have accepted. */
+  async invites(session: SyncSession, workspaceId: string): Promise<Invite[]> {
+    const res = await this.#authed(
+      session,
+      'GET',
+      `/v1/workspaces/${encodeURIComponent(workspaceId)}/invites`,
+    );
     if (res.status !== 200) this.#fail(res.status, res.body);
-    return res.body.map((i) => ({
+    const list = this.#parse(z.array(InviteSchema).max(10_000), res.body, 'the invites');
+    return list.map((i) => ({
       id: i.id,
       email: i.email,
       status: i.status,
+      userId: i.userId,
       boxPublicKey: i.boxPublicKey,
+      signingPublicKey: i.signingPublicKey,
       fingerprint:
         i.boxPublicKey !== null && i.signingPublicKey !== null
           ? userFingerprint(i.boxPublicKey, i.signingPublicKey)
@@ -378,18 +541,53 @@ export class SyncClient {
     }));
   }
 
+  /** Stores the next roster version (admin) with grants for the members it admits; returns the verified chain. */
+  async #putRoster(
+    session: SyncSession,
+    current: VerifiedRoster,
+    next: Omit<SignedRoster, 'signer' | 'signature' | 'workspaceId' | 'serial' | 'prev'>,
+    grants: (roster: SignedRoster) => Promise<KeyGrant[]>,
+  ): Promise<VerifiedRoster> {
+    const latest = current.latest;
+    const roster = signRoster(
+      { ...next, workspaceId: latest.workspaceId, serial: latest.serial + 1, prev: current.pin.hash },
+      session.userKeys.signing,
+    );
+    // Checked here as every member will check it: an admin never stores a roster the others would refuse.
+    const verified = verifyRosterChain([...current.chain, roster], {
+      workspaceId: latest.workspaceId,
+      pin: current.pin,
+    });
+    const res = await this.#authed(
+      session,
+      'PUT',
+      `/v1/workspaces/${encodeURIComponent(latest.workspaceId)}/roster`,
+      { roster, grants: await grants(roster) },
+    );
+    if (res.status !== 204) this.#fail(res.status, res.body);
+    return verified;
+  }
+
   /**
-   * Admits an invitee whose fingerprint the admin checked out of band: the workspace key is sealed to their key
-   * here. A fingerprint that does not match what the server now presents is refused.
+   * Admits an invitee whose fingerprint the admin checked out of band: signs the next roster version with their
+   * exact keys and grants them the workspace key. A fingerprint that does not match what the server presents is
+   * refused before anything is signed.
    */
   async admit(
     session: SyncSession,
-    workspace: SyncWorkspace,
+    opened: OpenedWorkspace,
     email: string,
     expectedFingerprint: string,
-  ): Promise<void> {
+  ): Promise<VerifiedRoster> {
+    const { workspace, roster } = opened;
     const invite = (await this.invites(session, workspace.id)).find((i) => i.email === email.toLowerCase());
-    if (invite === undefined || invite.status !== 'accepted' || invite.boxPublicKey === null) {
+    if (
+      invite === undefined ||
+      invite.status !== 'accepted' ||
+      invite.userId === null ||
+      invite.boxPublicKey === null ||
+      invite.signingPublicKey === null
+    ) {
       throw new AgentSecretsError(
         'PROJECT_NOT_FOUND',
         `${email} has not accepted an invite to ${workspace.name} yet`,
@@ -408,132 +606,170 @@ export class SyncClient {
         },
       );
     }
-    const sealedKey = await sealWorkspaceKey(workspace.key, invite.boxPublicKey, {
-      workspaceId: workspace.id,
-      keyVersion: workspace.keyVersion,
-    });
-    const res = await this.#authed(
+    const member: RosterMember = {
+      userId: invite.userId,
+      email: invite.email,
+      role: 'member',
+      boxPublicKey: invite.boxPublicKey,
+      signingPublicKey: invite.signingPublicKey,
+    };
+    const members = [...roster.latest.members.filter((m) => m.userId !== member.userId), member];
+    return this.#putRoster(
       session,
-      'POST',
-      `/v1/workspaces/${encodeURIComponent(workspace.id)}/members`,
-      { inviteId: invite.id, sealedKey },
+      roster,
+      { keyVersion: roster.latest.keyVersion, members },
+      async (next) => [
+        signGrant(
+          {
+            workspaceId: workspace.id,
+            keyVersion: workspace.keyVersion,
+            rosterSerial: next.serial,
+            recipient: member.userId,
+            sealedKey: await sealWorkspaceKey(workspace.key, member.boxPublicKey, {
+              workspaceId: workspace.id,
+              keyVersion: workspace.keyVersion,
+            }),
+          },
+          member,
+          session.userKeys.signing,
+        ),
+      ],
     );
-    if (res.status !== 201) this.#fail(res.status, res.body);
-  }
-
-  /** Members of a workspace with their roles and fingerprints. */
-  async members(
-    session: SyncSession,
-    workspaceId: string,
-  ): Promise<{ userId: string; email: string; role: string; fingerprint: string }[]> {
-    const res = await this.#authed<
-      { userId: string; email: string; role: string; boxPublicKey: string; signingPublicKey: string }[]
-    >(session, 'GET', `/v1/workspaces/${encodeURIComponent(workspaceId)}/members`);
-    if (res.status !== 200) this.#fail(res.status, res.body);
-    return res.body.map((m) => ({
-      userId: m.userId,
-      email: m.email,
-      role: m.role,
-      fingerprint: userFingerprint(m.boxPublicKey, m.signingPublicKey),
-    }));
-  }
-
-  /** Promotes or demotes a member (admin). A workspace keeps at least one admin. */
-  async setRole(
-    session: SyncSession,
-    workspaceId: string,
-    userId: string,
-    role: 'admin' | 'member',
-  ): Promise<void> {
-    const res = await this.#authed(
-      session,
-      'PUT',
-      `/v1/workspaces/${encodeURIComponent(workspaceId)}/members/${encodeURIComponent(userId)}/role`,
-      { role },
-    );
-    if (res.status !== 204) this.#fail(res.status, res.body);
-  }
-
-  /** Removes a member (admin); the workspace key is then marked for rotation. */
-  async removeMember(session: SyncSession, workspaceId: string, userId: string): Promise<void> {
-    const res = await this.#authed(
-      session,
-      'DELETE',
-      `/v1/workspaces/${encodeURIComponent(workspaceId)}/members/${encodeURIComponent(userId)}`,
-    );
-    if (res.status !== 204) this.#fail(res.status, res.body);
   }
 
   /**
-   * Rotates the workspace key (admin), as due after a member was removed: a new key made here, sealed to every
-   * remaining member's key, and every secret re-encrypted under it as its next version — all in one request that
-   * the server applies all or nothing. Returns the workspace with its new key.
+   * Changes roles or removes members (admin) in the next roster version. A removal raises the key version: the
+   * signed request for a rotation, which the caller then performs with {@link rotate}. A workspace keeps an admin.
    */
-  async rotate(session: SyncSession, workspace: SyncWorkspace): Promise<SyncWorkspace> {
-    const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}`;
-    const members = await this.#authed<{ userId: string; boxPublicKey: string }[]>(
-      session,
-      'GET',
-      `${path}/members`,
+  async changeMembers(
+    session: SyncSession,
+    opened: OpenedWorkspace,
+    change: { readonly remove?: string; readonly setRole?: { userId: string; role: 'admin' | 'member' } },
+  ): Promise<VerifiedRoster> {
+    const latest = opened.roster.latest;
+    let members = latest.members.map((m) =>
+      change.setRole?.userId === m.userId ? { ...m, role: change.setRole.role } : m,
     );
-    if (members.status !== 200) this.#fail(members.status, members.body);
-    const secrets = await this.#authed<
-      {
-        projectId: string;
-        environment: string;
-        name: string;
-        version: number;
-        ciphertext: string;
-        keyVersion: number;
-      }[]
-    >(session, 'GET', `${path}/secrets`);
-    if (secrets.status !== 200) this.#fail(secrets.status, secrets.body);
-    const keyVersion = workspace.keyVersion + 1;
-    const key = createWorkspaceKey();
-    const sealedKeys = [];
-    for (const m of members.body) {
-      sealedKeys.push({
-        userId: m.userId,
-        sealedKey: await sealWorkspaceKey(key, m.boxPublicKey, { workspaceId: workspace.id, keyVersion }),
+    if (change.remove !== undefined) members = members.filter((m) => m.userId !== change.remove);
+    if (!members.some((m) => m.role === 'admin')) {
+      throw new AgentSecretsError('INVALID_ARGUMENT', 'a workspace keeps at least one admin', {
+        hint: 'promote someone else first',
       });
     }
-    const reencrypted = secrets.body.map((s) => {
+    const keyVersion = change.remove === undefined ? latest.keyVersion : latest.keyVersion + 1;
+    return this.#putRoster(session, opened.roster, { keyVersion, members }, async () => []);
+  }
+
+  /**
+   * Rotates the workspace key (admin) to the version the newest roster asks for: a new key made here, granted to
+   * exactly the members of that roster (never to a list the server hands out), and every secret re-encrypted under
+   * it as its next version — in one request the server applies all or nothing.
+   */
+  async rotate(session: SyncSession, opened: OpenedWorkspace): Promise<OpenedWorkspace> {
+    const { workspace, roster } = opened;
+    const latest = roster.latest;
+    if (latest.keyVersion <= workspace.keyVersion) return opened;
+    const path = `/v1/workspaces/${encodeURIComponent(workspace.id)}`;
+    const res = await this.#authed(session, 'GET', `${path}/secrets`);
+    if (res.status !== 200) this.#fail(res.status, res.body);
+    const stored = this.#parse(z.array(WorkspaceSecretSchema).max(100_000), res.body, 'the secret list');
+    const keyVersion = latest.keyVersion;
+    const key = createWorkspaceKey();
+    const grants: KeyGrant[] = [];
+    for (const m of latest.members) {
+      const sealedKey = await sealWorkspaceKey(key, m.boxPublicKey, {
+        workspaceId: workspace.id,
+        keyVersion,
+      });
+      grants.push(
+        signGrant(
+          {
+            workspaceId: workspace.id,
+            keyVersion,
+            rosterSerial: latest.serial,
+            recipient: m.userId,
+            sealedKey,
+          },
+          m,
+          session.userKeys.signing,
+        ),
+      );
+    }
+    const secrets = stored.map((s) => {
       const at = { workspace, projectId: s.projectId, environment: s.environment };
       const value = decryptSecret(workspace.key, s.ciphertext, {
         ...this.#coords(at, s.name, s.version),
         keyVersion: s.keyVersion,
       });
       try {
-        const next = { ...this.#coords(at, s.name, s.version + 1), keyVersion };
         return {
           projectId: s.projectId,
           environment: s.environment,
           name: s.name,
           version: s.version + 1,
-          ciphertext: encryptSecret(key, value, next),
+          ciphertext: encryptSecret(key, value, {
+            ...this.#coords(at, s.name, s.version + 1),
+            keyVersion,
+          }),
         };
       } finally {
         value.fill(0);
       }
     });
-    const res = await this.#authed(session, 'POST', `${path}/rotate`, {
-      keyVersion,
-      sealedKeys,
-      secrets: reencrypted,
-    });
-    if (res.status !== 204) this.#fail(res.status, res.body);
-    return { ...workspace, key, keyVersion, rotationPending: false };
+    const done = await this.#authed(session, 'POST', `${path}/rotate`, { keyVersion, grants, secrets });
+    if (done.status !== 204) this.#fail(done.status, done.body);
+    return { ...opened, workspace: { ...workspace, key, keyVersion, rotationPending: false } };
   }
 
-  /** The workspace's stored team policy (unverified: check it with `verifyPolicy` against pinned admin keys). */
+  /**
+   * Brings a workspace made before signed rosters under them (admin): a first roster listing only us, at a new key
+   * version, then a rotation granting the new key to us alone. The old key (unverifiable) is used only to read the
+   * stored secrets for re-encryption. Other members are admitted again with their fingerprints afterwards.
+   */
+  async upgrade(session: SyncSession, entry: WorkspaceEntry): Promise<OpenedWorkspace> {
+    if (entry.grant !== null || entry.sealedKey === undefined) {
+      throw new AgentSecretsError('INVALID_ARGUMENT', `workspace ${entry.name} already has a signed roster`, {
+        hint: 'nothing to upgrade',
+      });
+    }
+    const oldKey = await openWorkspaceKey(entry.sealedKey, session.userKeys.box, {
+      workspaceId: entry.id,
+      keyVersion: entry.keyVersion,
+    });
+    const me = this.#me(session);
+    const genesis = signRoster(
+      { workspaceId: entry.id, serial: 1, prev: null, keyVersion: entry.keyVersion + 1, members: [me] },
+      session.userKeys.signing,
+    );
+    const res = await this.#authed(session, 'PUT', `/v1/workspaces/${encodeURIComponent(entry.id)}/roster`, {
+      roster: genesis,
+      grants: [],
+    });
+    if (res.status !== 204) this.#fail(res.status, res.body);
+    return this.rotate(session, {
+      workspace: {
+        id: entry.id,
+        name: entry.name,
+        role: 'admin',
+        keyVersion: entry.keyVersion,
+        rotationPending: true,
+        key: oldKey,
+      },
+      roster: verifyRosterChain([genesis], { workspaceId: entry.id }),
+      serverClaimsRotation: false,
+    });
+  }
+
+  /** The workspace's stored team policy (unverified: check it with `verifyPolicy` against the roster's admins). */
   async getPolicy(session: SyncSession, workspaceId: string): Promise<SignedPolicy | null> {
-    const res = await this.#authed<{ policy: SignedPolicy | null }>(
+    const res = await this.#authed(
       session,
       'GET',
       `/v1/workspaces/${encodeURIComponent(workspaceId)}/policy`,
     );
     if (res.status !== 200) this.#fail(res.status, res.body);
-    return res.body.policy;
+    return this.#parse(z.object({ policy: SignedPolicySchema.nullable() }), res.body, 'the team policy')
+      .policy as SignedPolicy | null;
   }
 
   /** Stores a signed team policy (admin); its serial must be above the stored one. */
@@ -545,16 +781,5 @@ export class SyncClient {
       { policy },
     );
     if (res.status !== 204) this.#fail(res.status, res.body);
-  }
-
-  /** The signing public keys of a workspace's admins, as the server lists them (pin them; do not trust blindly). */
-  async adminSigningKeys(session: SyncSession, workspaceId: string): Promise<string[]> {
-    const res = await this.#authed<{ role: string; signingPublicKey: string }[]>(
-      session,
-      'GET',
-      `/v1/workspaces/${encodeURIComponent(workspaceId)}/members`,
-    );
-    if (res.status !== 200) this.#fail(res.status, res.body);
-    return res.body.filter((m) => m.role === 'admin').map((m) => m.signingPublicKey);
   }
 }

@@ -1,5 +1,6 @@
 import { open, seal, sign, verify } from '@agentsecrets/crypto';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { canonical } from './internal/canonical.js';
 
 /**
  * Everything a secret's ciphertext is bound to. All of it is associated data, so a server that swaps two
@@ -68,17 +69,6 @@ export interface SignedPolicy {
   readonly signer: string;
   /** Base64 signature over the canonical statement. */
   readonly signature: string;
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value as object)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 function statement(p: Omit<SignedPolicy, 'signature'>): string {

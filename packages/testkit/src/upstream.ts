@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { ENCODINGS, upper } from './escapes.js';
 
 /** What the upstream saw of one request. */
 export interface SeenRequest {
@@ -28,14 +29,25 @@ function dump(req: SeenRequest): string {
   return `${req.method} ${req.url}\n${headers.join('\n')}\n\n${req.body.toString('utf8')}`;
 }
 
-/** The request echoed back in every form a careless or hostile service might use. */
+/** The request echoed back in every form a careless or hostile service might use, nested ones included. */
 export function echoAllForms(req: SeenRequest): string {
   const text = dump(req);
   const bytes = Buffer.from(text, 'utf8');
+  const latin1 = bytes.toString('latin1');
+  const encode = (value: string, ...names: string[]) =>
+    names.reduce((t, name) => ENCODINGS.find((e) => e.name === name)!.encode(t) ?? t, value);
   const parts = [
     `raw:${text}`,
+    `upper:${upper(text)}`,
     `json:${JSON.stringify({ echo: text })}`,
+    // httpbin and postman-echo put a JSON body as a string inside their JSON answer
+    `json-in-json:${JSON.stringify({ data: JSON.stringify({ echo: text }) })}`,
     `url:${encodeURIComponent(text)}`,
+    `url-twice:${encode(latin1, 'form', 'form')}`,
+    `u-all:${encode(latin1, 'json-u-all')}`,
+    `html:${encode(latin1, 'html', 'html')}`,
+    `mime:${encode(latin1, 'b64-mime')}`,
+    `b64-of-json:${encode(latin1, 'json', 'b64')}`,
     `hex:${bytes.toString('hex')}`,
     `HEX:${bytes.toString('hex').toUpperCase()}`,
   ];
@@ -114,12 +126,46 @@ const ROUTES: Record<string, Route> = {
     res.writeHead(200, { 'content-encoding': 'br', 'content-type': 'text/plain' });
     res.end(brotliCompressSync(echoAllForms(req)));
   },
-  '/zstd': (req, res) => {
-    res.writeHead(200, { 'content-encoding': 'zstd', 'content-type': 'text/plain' });
+  '/gzip-gzip': (req, res) => {
+    res.writeHead(200, { 'content-encoding': 'gzip, gzip', 'content-type': 'text/plain' });
+    res.end(gzipSync(gzipSync(echoAllForms(req))));
+  },
+  '/gzip-chunked': (req, res) => {
+    // A transfer coding: undici undoes `chunked` and hands over the gzip bytes.
+    res.writeHead(200, { 'transfer-encoding': 'gzip, chunked', 'content-type': 'text/plain' });
+    const body = gzipSync(echoAllForms(req));
+    res.write(body.subarray(0, 10));
+    res.end(body.subarray(10));
+  },
+  '/echo-header-name': (req, res) => {
+    // The credential as a header name (a name can only hold token characters: else its base64url form).
+    const secret = authOf(req);
+    const name = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(secret)
+      ? secret
+      : Buffer.from(secret).toString('base64url');
+    res.writeHead(200, { [`x-${name}`]: '1', 'content-type': 'text/plain' });
+    res.end('header name echoed');
+  },
+  '/echo-then-pause': (req, res, socket) => {
+    // `<<` and the text of ?guess=, then a pause of ?ms= (default 300), then the end or (?then=drop) a reset: what
+    // a reader has during the pause must not tell whether the guess begins a secret.
+    const q = new URL(req.url, 'http://x').searchParams;
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(`<<${q.get('guess') ?? ''}`);
+    setTimeout(() => (q.get('then') === 'drop' ? socket.destroy() : res.end()), Number(q.get('ms') ?? 300));
+  },
+  '/unknown-encoding': (req, res) => {
+    res.writeHead(200, { 'content-encoding': 'x-private-coding', 'content-type': 'text/plain' });
     res.end(echoAllForms(req));
   },
   '/drip': (req, res) => {
-    const data = Buffer.from(echoAllForms(req), 'utf8');
+    // One byte at a time: the request raw, as JSON, url-encoded and in base64 (every form would take seconds).
+    const text = dump(req);
+    const b64 = Buffer.from(`x${text}`).toString('base64');
+    const data = Buffer.from(
+      `raw:${text}\njson:${JSON.stringify({ echo: text })}\nurl:${encodeURIComponent(text)}\nb64@1:${b64}`,
+      'utf8',
+    );
     res.writeHead(200, { 'content-type': 'text/plain' });
     let i = 0;
     const next = () => {
@@ -182,9 +228,11 @@ const ROUTES: Record<string, Route> = {
 };
 
 /**
- * Starts the hostile upstream on 127.0.0.1 (a random port). Paths: /echo (the request in raw, JSON, url-encoded,
- * hex and base64 at three offsets), /echo-json, /echo-headers (credential in x-echo, Set-Cookie), /redirect (302 to
- * another origin carrying the credential), /redirect-same, /gzip, /deflate, /br, /zstd (unsupported encoding), /drip
+ * Starts the hostile upstream on 127.0.0.1 (a random port). Paths: /echo (the request raw, upper-cased, JSON, JSON
+ * in JSON, url-encoded once and twice, `\u`-escaped, HTML-escaped twice, MIME base64, base64 of JSON, hex and base64
+ * at three offsets), /echo-json, /echo-headers (credential in x-echo, Set-Cookie), /echo-header-name (credential as a
+ * header name), /echo-then-pause?guess=&then=drop (the oracle probe), /redirect (302 to another origin carrying the
+ * credential), /redirect-same, /gzip, /gzip-gzip, /gzip-chunked (a gzip transfer coding), /deflate, /br, /unknown-encoding, /drip
  * (one byte at a time), /sse, /reset (mid-body), /reset-before-headers, /hang (never answers), /hang-body, /big?mb=N,
  * /status?code=N. Anything else is 404.
  */

@@ -51,6 +51,8 @@ Examples:
   agentsecrets call --url 'https://api.weather.example/v1?city=Oslo' --query api_key=WEATHER_KEY
   agentsecrets call -X POST --url https://api.example.com/v1/items -d '{"name":"x"}' --body-field auth.token=API_KEY
 
+Headers (--bearer, --basic, --header) work for any secret; --query, --body-field and --form-field only where the
+owner bound the secret with that field (agentsecrets secrets bind WEATHER_KEY api.weather.example --query api_key).
 Goes through the running proxy when there is one. Exit codes: 0 ok, 2 usage, 3 blocked by policy, 4 not found,
 5 upstream/network error, 6 locked vault.`,
   );

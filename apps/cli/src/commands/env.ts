@@ -47,8 +47,11 @@ export function registerEnv(program: Command, ctx: Context): void {
       for (const s of FORWARDED) process.on(s, forward);
       const streams: Promise<void>[] = [];
       if (opts.mask) {
-        streams.push(pipeline(child.stdout!, redactor.createStream(), io.stdout, { end: false }));
-        streams.push(pipeline(child.stderr!, redactor.createStream(), io.stderr, { end: false }));
+        // The child holds the values already, so nothing here is an oracle: after a short pause everything it wrote
+        // is shown, a prompt without a line ending included.
+        const rule = { holdMs: 50, tailBytes: 0 };
+        streams.push(pipeline(child.stdout!, redactor.createStream(rule), io.stdout, { end: false }));
+        streams.push(pipeline(child.stderr!, redactor.createStream(rule), io.stderr, { end: false }));
       }
       const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
         (resolve, reject) => {

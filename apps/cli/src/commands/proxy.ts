@@ -79,10 +79,17 @@ Example:
         }
         if (opts.detach) return detach(ctx, binPath, opts);
         if (opts.passphraseStdin) {
-          const text = (await readStdin(io.stdin)).toString('utf8').replace(/\r?\n$/, '');
-          ctx.passphraseFrom(text);
+          // No regular expression on it: V8 keeps the subject of the last match alive.
+          const raw = await readStdin(io.stdin);
+          let end = raw.length;
+          if (raw[end - 1] === 0x0a) end -= 1;
+          if (raw[end - 1] === 0x0d) end -= 1;
+          ctx.passphraseFrom(raw.subarray(0, end).toString('utf8'));
+          raw.fill(0);
         }
         const core = await ctx.core();
+        // The proxy keeps what it needs, the opened vault (its key held by the store), not the passphrase.
+        ctx.forgetPassphrase();
         const running = await runProxy({ core, host: opts.host, port, noAuth: !opts.auth });
         line(
           io.stdout,

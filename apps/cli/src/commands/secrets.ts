@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { AgentSecretsError, MIN_REDACTABLE_LENGTH } from '@agentsecrets/core';
-import type { Command } from 'commander';
+import { AgentSecretsError, type InjectionStyle, MIN_REDACTABLE_LENGTH } from '@agentsecrets/core';
+import { type Command, Option } from 'commander';
 import type { Context } from '../context.js';
 import { parseDotenv } from '../dotenv.js';
 import { colours, json, line, promptHidden, readStdin, table, usage } from '../io.js';
@@ -85,8 +85,11 @@ export function registerSecrets(program: Command, ctx: Context): void {
             s.name,
             s.releasable ? 'yes' : 'no',
             s.bindings
-              .map((b) => `${b.destination}${b.methods.length ? ` (${b.methods.join(',')})` : ''}`)
-              .join(', ') || 'any allowlisted host',
+              .map(
+                (b) =>
+                  `${b.destination}${b.methods.length ? ` (${b.methods.join(',')})` : ''}${b.inject ? ` as ${b.inject.join(',')}` : ''}`,
+              )
+              .join('; ') || 'any allowlisted host, in headers',
           ]),
         ]),
       );
@@ -159,43 +162,118 @@ export function registerSecrets(program: Command, ctx: Context): void {
       line(ctx.io.stdout, `${key} is ${state === 'on' ? 'releasable to env/exec' : 'injection-only'}`);
     });
 
-  secrets
+  const bind = secrets
     .command('bind <key> [destination]')
-    .description('owner only: limit where a secret may be sent: HOST[:PORT][/PATH-PREFIX]')
-    .option('--method <method...>', 'allowed HTTP methods (default any)')
+    .description(
+      'owner only: limit where a secret may be sent (HOST[:PORT][/PATH-PREFIX]) and where in the request it may go',
+    )
+    .option('--method <method...>', 'allowed HTTP methods (default any)');
+  for (const [style, flag, help] of PLACEMENT_FLAGS) {
+    const option = new Option(flag, help);
+    bind.addOption(style === 'bearer' || style === 'basic' ? option : option.argParser(collect));
+  }
+  bind
     .option('--clear', 'remove every binding of the secret')
     .option('--team', 'bind it in the team policy (admin; asks for the account password again)')
     .addHelpText(
       'after',
-      '\nExamples:\n  agentsecrets secrets bind STRIPE_KEY api.stripe.com/v1 --method GET POST\n  agentsecrets secrets bind STRIPE_KEY --clear',
+      `
+By default a secret is injected only into headers (--bearer, --basic, --header NAME on call; the same on the proxy
+and MCP). Injecting it into a query parameter, a JSON body field or a form field needs a binding that names that
+field. A binding that names places allows exactly those at its destination, so list every one the destination needs;
+binding the same destination again replaces its binding. A secret with bindings goes only to its bound destinations.
+
+Examples:
+  agentsecrets secrets bind STRIPE_KEY api.stripe.com/v1 --method GET POST
+  agentsecrets secrets bind WEATHER_KEY api.weather.example --query api_key
+  agentsecrets secrets bind API_KEY api.example.com/v1/items --body auth.token --bearer
+  agentsecrets secrets bind STRIPE_KEY --clear`,
     )
-    .action(
-      async (
-        key: string,
-        destination: string | undefined,
-        opts: { method?: string[]; clear?: boolean; team?: boolean },
-      ) => {
-        const core = await ctx.core();
-        if (opts.team) {
-          if (destination === undefined)
-            throw usage('name a destination', `agentsecrets secrets bind ${key} api.example.com/v1 --team`);
-          await core.team.bind(await password(ctx, false), key, destination, opts.method ?? []);
-          return line(ctx.io.stdout, `${key} bound to ${destination} for the team`);
-        }
-        if (opts.clear) {
-          await core.bindings.clear(key, await ctx.owner());
-          return line(ctx.io.stdout, `${key} may go to any allowlisted destination`);
-        }
+    .action(async (key: string, destination: string | undefined, opts: BindOptions) => {
+      const core = await ctx.core();
+      const placements = placementsOf(opts);
+      if (opts.team) {
         if (destination === undefined)
+          throw usage('name a destination', `agentsecrets secrets bind ${key} api.example.com/v1 --team`);
+        if (placements.length > 0)
           throw usage(
-            'name a destination or pass --clear',
-            `agentsecrets secrets bind ${key} api.example.com/v1`,
+            'a team binding cannot name injection places yet',
+            `bind it locally: agentsecrets secrets bind ${key} ${destination} ${placementFlags(placements)}`,
           );
-        const record = await core.bindings.add(key, destination, opts.method ?? [], await ctx.owner());
-        line(
-          ctx.io.stdout,
-          `${key} bound to ${record.destination}${record.methods.length ? ` (${record.methods.join(', ')})` : ''}`,
+        await core.team.bind(await password(ctx, false), key, destination, opts.method ?? []);
+        return line(ctx.io.stdout, `${key} bound to ${destination} for the team`);
+      }
+      if (opts.clear) {
+        if (destination !== undefined || placements.length > 0)
+          throw usage('--clear takes no destination or places', `agentsecrets secrets bind ${key} --clear`);
+        await core.bindings.clear(key, await ctx.owner());
+        return line(ctx.io.stdout, `${key} may go to any allowlisted destination, in headers only`);
+      }
+      if (destination === undefined)
+        throw usage(
+          'name a destination or pass --clear',
+          `agentsecrets secrets bind ${key} api.example.com/v1`,
         );
-      },
-    );
+      const record = await core.bindings.add(
+        key,
+        destination,
+        opts.method ?? [],
+        await ctx.owner(),
+        placements,
+      );
+      line(
+        ctx.io.stdout,
+        `${key} bound to ${record.destination}${record.methods.length ? ` (${record.methods.join(', ')})` : ''}, injected ${describePlacements(record.inject)}`,
+      );
+    });
+}
+
+interface BindOptions {
+  method?: string[];
+  clear?: boolean;
+  team?: boolean;
+  bearer?: boolean;
+  basic?: boolean;
+  header?: string[];
+  query?: string[];
+  body?: string[];
+  form?: string[];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The flags of `secrets bind` that name where a secret may be injected, in the styles' order. */
+const PLACEMENT_FLAGS: readonly [InjectionStyle, string, string][] = [
+  ['bearer', '--bearer', 'allow Authorization: Bearer'],
+  ['basic', '--basic', 'allow Authorization: Basic'],
+  ['header', '--header <name>', 'allow the header NAME (repeatable)'],
+  ['query', '--query <param>', 'allow the query parameter PARAM (repeatable)'],
+  ['body', '--body <path>', 'allow the JSON body field a.b[0].c (repeatable)'],
+  ['form', '--form <field>', 'allow the urlencoded form field FIELD (repeatable)'],
+];
+
+function placementsOf(opts: BindOptions): string[] {
+  const out: string[] = [];
+  if (opts.bearer) out.push('bearer');
+  if (opts.basic) out.push('basic');
+  for (const style of ['header', 'query', 'body', 'form'] as const) {
+    for (const target of opts[style] ?? []) out.push(`${style}:${target}`);
+  }
+  return out;
+}
+
+function placementFlags(placements: readonly string[]): string {
+  return placements
+    .map((p) => {
+      const colon = p.indexOf(':');
+      return colon < 0 ? `--${p}` : `--${p.slice(0, colon)} ${p.slice(colon + 1)}`;
+    })
+    .join(' ');
+}
+
+/** How a binding's places read in a sentence and in `secrets list`. */
+function describePlacements(inject: readonly string[] | undefined): string {
+  return inject === undefined || inject.length === 0
+    ? 'in headers (bearer, basic, header:NAME)'
+    : `only as ${inject.join(', ')}`;
 }

@@ -21,25 +21,33 @@ export function registerSync(program: Command, ctx: Context): void {
   program
     .command('signup <email>')
     .description(
-      'create an account on the sync server (AGENTSECRETS_SERVER); the password never leaves this machine',
+      'owner only: create an account on the sync server (AGENTSECRETS_SERVER); the password never leaves this machine',
     )
     .action(async (email: string) => {
       const core = await ctx.core();
-      await core.team.signup(email, await password(ctx, true));
+      const owner = await ctx.owner();
+      await core.team.signup(email, await password(ctx, true), owner);
       line(ctx.io.stdout, `signed up and logged in as ${email}; next: agentsecrets workspace create NAME`);
     });
   program
     .command('login <email>')
-    .description('log in to the sync server; the session is kept in the local vault')
+    .description(
+      'owner only: log in to the sync server; the session is kept in the local vault, and team policy applies only to a sync the owner set up',
+    )
     .action(async (email: string) => {
-      await (await ctx.core()).team.login(email, await password(ctx, false));
+      const core = await ctx.core();
+      const owner = await ctx.owner();
+      await core.team.login(email, await password(ctx, false), owner);
       line(ctx.io.stdout, `logged in as ${email}`);
     });
   program
     .command('logout')
-    .description('revoke this session on the server and forget it here (local secrets stay)')
+    .description(
+      'owner only: revoke this session on the server and forget it here; team policy stops applying (local secrets stay)',
+    )
     .action(async () => {
-      await (await ctx.core()).team.logout();
+      const core = await ctx.core();
+      await core.team.logout(await ctx.owner());
       line(ctx.io.stdout, 'logged out');
     });
 
@@ -47,9 +55,12 @@ export function registerSync(program: Command, ctx: Context): void {
   if (workspace === undefined) throw new Error('the workspace command is registered first');
   workspace
     .command('create <name>')
-    .description('create a team workspace (its key is made here; the server only stores it sealed)')
+    .description(
+      'owner only: create a team workspace (its key is made here and granted to you under a roster you sign)',
+    )
     .action(async (name: string) => {
-      const ws = await (await ctx.core()).team.createWorkspace(name);
+      const core = await ctx.core();
+      const ws = await core.team.createWorkspace(name, await ctx.owner());
       line(ctx.io.stdout, `created workspace ${ws.name} and switched to it`);
     });
   workspace
@@ -71,6 +82,7 @@ export function registerSync(program: Command, ctx: Context): void {
         role: w.role,
         current: w.id === state?.workspaceId,
         rotationPending: w.rotationPending,
+        verified: w.verified,
       }));
       if (opts.json) return json(ctx.io.stdout, list);
       line(
@@ -80,10 +92,42 @@ export function registerSync(program: Command, ctx: Context): void {
     });
   workspace
     .command('switch <name>')
-    .description('sync the current project with another team workspace')
-    .action(async (name: string) => {
-      const ws = await (await ctx.core()).team.switchWorkspace(name);
+    .description(
+      'owner only: sync the current project with a team workspace; its admin keys are pinned on first use',
+    )
+    .option(
+      '--admin-fingerprint <fingerprint>',
+      'pin only if an admin has this fingerprint (ask them for it, out of band)',
+    )
+    .action(async (name: string, opts: { adminFingerprint?: string }) => {
+      const core = await ctx.core();
+      const ws = await core.team.switchWorkspace(
+        name,
+        await ctx.owner(),
+        opts.adminFingerprint === undefined ? {} : { adminFingerprint: opts.adminFingerprint },
+      );
       line(ctx.io.stdout, `now syncing with workspace ${ws.name}`);
+      if (ws.pinnedNow) {
+        for (const a of ws.admins) {
+          line(
+            ctx.io.stderr,
+            `pinned admin ${a.email}, fingerprint ${a.fingerprint}: compare it with theirs`,
+          );
+        }
+      }
+    });
+  workspace
+    .command('upgrade <name>')
+    .description(
+      'admin: bring a workspace made before signed rosters under one (rotates its key; admit members again)',
+    )
+    .action(async (name: string) => {
+      const core = await ctx.core();
+      const ws = await core.team.upgradeWorkspace(name, await ctx.owner(), await password(ctx, false));
+      line(
+        ctx.io.stdout,
+        `workspace ${ws.name} has a signed roster and a new key, granted to you alone; admit the others again with \`agentsecrets workspace invite EMAIL --fingerprint …\``,
+      );
     });
 
   workspace
@@ -91,9 +135,18 @@ export function registerSync(program: Command, ctx: Context): void {
     .description(
       'invite a teammate; once they accepted, admit them with the fingerprint they read out to you',
     )
-    .option('--fingerprint <fingerprint>', 'the fingerprint the invitee told you out of band: admits them')
+    .option(
+      '--fingerprint <fingerprint>',
+      'the fingerprint the invitee told you out of band: admits them (asks for the account password again)',
+    )
     .action(async (email: string, opts: { fingerprint?: string }) => {
-      const result = await (await ctx.core()).team.invite(email, opts.fingerprint);
+      const core = await ctx.core();
+      const result = await core.team.invite(
+        email,
+        opts.fingerprint === undefined
+          ? undefined
+          : { fingerprint: opts.fingerprint, password: await password(ctx, false) },
+      );
       if (result.admitted) return line(ctx.io.stdout, `${email} is a member now`);
       line(
         ctx.io.stdout,
@@ -120,32 +173,45 @@ export function registerSync(program: Command, ctx: Context): void {
   ] as const) {
     workspace
       .command(`${name} <email>`)
-      .description(`make a member ${role === 'admin' ? 'an admin' : 'a plain member'}`)
+      .description(
+        `make a member ${role === 'admin' ? 'an admin' : 'a plain member'} (asks for the account password again)`,
+      )
       .action(async (email: string) => {
-        await (await ctx.core()).team.setRole(email, role);
+        const core = await ctx.core();
+        await core.team.setRole(email, role, await password(ctx, false));
         line(ctx.io.stdout, `${email} is ${role === 'admin' ? 'an admin' : 'a member'} now`);
       });
   }
   workspace
     .command('remove <email>')
-    .description('remove a member; the workspace key is then due for rotation')
+    .description(
+      'remove a member; the workspace key is rotated to the remaining members at once (asks for the account password again)',
+    )
     .action(async (email: string) => {
-      await (await ctx.core()).team.remove(email);
-      line(ctx.io.stdout, `removed ${email}; the workspace key rotation is pending`);
+      const core = await ctx.core();
+      const { rotated } = await core.team.remove(email, await password(ctx, false));
+      line(
+        ctx.io.stdout,
+        rotated
+          ? `removed ${email}; the workspace key was rotated`
+          : `removed ${email}; the workspace key rotation is pending (the next sync by an admin does it)`,
+      );
     });
 
   const secrets = program.commands.find((c) => c.name() === 'secrets');
   if (secrets === undefined) throw new Error('the secrets command is registered first');
   secrets
     .command('push')
-    .description('encrypt and push new or changed secrets of this project to the team workspace')
+    .description(
+      'encrypt and push new or changed secrets of this project to the team workspace (all or nothing)',
+    )
     .action(async () => {
       const { pushed, conflicts } = await (await ctx.core()).team.push();
       line(ctx.io.stdout, pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing to push');
       if (conflicts.length > 0) {
         line(
           ctx.io.stderr,
-          `conflict: ${conflicts.join(', ')} changed on the server since your last pull — run \`agentsecrets secrets diff\`, then pull`,
+          `conflict: ${conflicts.join(', ')} changed on the server since your last pull; nothing was pushed — run \`agentsecrets secrets diff\`, then pull`,
         );
         process.exitCode = 1;
       }

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { AgentSecretsError } from '@agentsecrets/core';
 import { type ClientTarget, isMcpClientName, type McpClientName, type ServerCommand } from './clients.js';
 import { unifiedDiff } from './diff.js';
+import { maskForeignValues } from './mask.js';
 import { mergeJsonConfig } from './merge-json.js';
 import { mergeTomlConfig } from './merge-toml.js';
 
@@ -15,7 +16,10 @@ export interface InstallPlan {
   readonly after: string;
   /** False when the server is already registered exactly so: nothing to write. */
   readonly changed: boolean;
-  /** A unified diff from `before` to `after` (empty when unchanged), for `--dry-run`. */
+  /**
+   * A unified diff from `before` to `after` (empty when unchanged), for `--dry-run`: values AgentSecrets did not
+   * write are masked, so other servers' credentials in the context lines are not printed.
+   */
   readonly diff: string;
 }
 
@@ -76,7 +80,10 @@ export function planInstall(
     const before = read(target.path);
     const after = mergeClientConfig(target.client, before, server, target.path);
     const changed = after !== before;
-    return { target, before, after, changed, diff: changed ? unifiedDiff(before, after, target.path) : '' };
+    const ours = [server.command, ...server.args, 'stdio'];
+    const format = target.client === 'codex' ? 'toml' : 'json';
+    const diff = changed ? maskForeignValues(unifiedDiff(before, after, target.path), ours, format) : '';
+    return { target, before, after, changed, diff };
   });
 }
 

@@ -27,6 +27,14 @@ const MIGRATIONS: readonly string[] = [
      id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, email TEXT NOT NULL, invited_by TEXT NOT NULL,
      user_id TEXT, status TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (workspace_id, email))`,
   `CREATE TABLE policies (workspace_id TEXT PRIMARY KEY, serial INTEGER NOT NULL, body TEXT NOT NULL)`,
+  // Signed rosters and key grants: a member accepts a workspace key only from a grant an admin signed.
+  `CREATE TABLE rosters (
+     workspace_id TEXT NOT NULL, serial INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (workspace_id, serial))`,
+  `ALTER TABLE members ADD COLUMN grant_body TEXT`,
+  // Sessions: one row per refresh token family, locked by every refresh and checked by every access token.
+  `CREATE TABLE refresh_families (family TEXT PRIMARY KEY, user_id TEXT NOT NULL, revoked INTEGER NOT NULL)`,
+  `INSERT INTO refresh_families (family, user_id, revoked)
+     SELECT family, MIN(user_id), MAX(revoked) FROM refresh_tokens GROUP BY family`,
 ];
 
 /**

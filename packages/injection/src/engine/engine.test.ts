@@ -6,6 +6,7 @@ import { findLeaks, startUpstream, type Upstream } from '@agentsecrets/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AllowlistEntry, type Binding, parseAllowlistEntry, parseBinding } from '../policy/index.js';
 import { Redactor } from '../redact/index.js';
+import { parsePlacement } from '../spec/placement.js';
 import { parseInjectionObject } from '../spec/spec.js';
 import { type CallOutcome, type CallResponse, InjectionEngine } from './engine.js';
 
@@ -16,7 +17,19 @@ const VALUES: Record<string, string> = { API_KEY: CANARY, OTHER_KEY: OTHER, BASI
 
 let upstream: Upstream;
 let allowlist: AllowlistEntry[] = [];
-let bindings: Record<string, Binding[]> = {};
+// The owner of API_KEY allowed every place these tests inject it into, on the loopback upstream (any port).
+const OPEN: Record<string, Binding[]> = {
+  API_KEY: [
+    parseBinding(
+      '127.0.0.1',
+      [],
+      ['bearer', 'header:X-Api-Key', 'query:api_key', 'query:api_Key', 'body:auth.token', 'form:token'].map(
+        parsePlacement,
+      ),
+    ),
+  ],
+};
+let bindings: Record<string, Binding[]> = OPEN;
 let reads: string[] = [];
 let engine: InjectionEngine;
 
@@ -125,6 +138,9 @@ const ECHOES = [
   '/echo-json',
   '/echo-headers',
   '/gzip',
+  '/gzip-gzip',
+  '/gzip-chunked',
+  '/echo-header-name',
   '/deflate',
   '/br',
   '/drip',
@@ -158,7 +174,7 @@ describe('the engine against a hostile upstream', () => {
         });
         expect(JSON.stringify(outcomes[0])).not.toContain(CANARY);
       }
-    });
+    }, 30_000); // a dozen echoes, one of them a byte at a time, each searched every way it could be decoded
   }
 
   it('injects each style where it belongs, leaving the rest of the request as sent', async () => {
@@ -229,8 +245,8 @@ describe('the engine against a hostile upstream', () => {
     expect((await refusal(`${upstream.origin}/reset-before-headers`, { bearer: 'API_KEY' })).error.code).toBe(
       'UPSTREAM_RESET',
     );
-    expect((await refusal(`${upstream.origin}/zstd`, { bearer: 'API_KEY' })).error.code).toBe(
-      'UPSTREAM_RESET',
+    expect((await refusal(`${upstream.origin}/unknown-encoding`, { bearer: 'API_KEY' })).error.code).toBe(
+      'UPSTREAM_ENCODING_UNSUPPORTED',
     );
 
     // A closed port, with the credential also typed into the URL's query by a careless caller.
@@ -249,6 +265,7 @@ describe('the engine against a hostile upstream', () => {
   });
 
   it('refuses bypass attempts before reading any secret', async () => {
+    bindings = {};
     const port = upstream.port;
     fakeDns.set('rebind.example.test', '127.0.0.1');
     allowlist = [
@@ -282,6 +299,7 @@ describe('the engine against a hostile upstream', () => {
       );
     }
     allowlist = [parseAllowlistEntry(`http://127.0.0.1:${port}`)];
+    bindings = OPEN;
   });
 
   it('enforces per-secret bindings on host, path prefix and method', async () => {
@@ -296,7 +314,64 @@ describe('the engine against a hostile upstream', () => {
     expect((await refusal(`${upstream.origin}/echo-json`, { bearer: 'API_KEY' })).error.code).toBe(
       'BINDING_VIOLATION',
     );
+    bindings = OPEN;
+  });
+
+  it('injects into query, body or form only where the owner named the field, refusing before any read', async () => {
+    const url = `${upstream.origin}/echo`;
+    const post = { method: 'POST' };
+    // Default: a secret without bindings goes only into headers.
     bindings = {};
+    for (const [injections, method] of [
+      [{ 'query:api_key': 'API_KEY' }, 'GET'],
+      [{ 'body:auth.token': 'API_KEY' }, 'POST'],
+      [{ 'form:token': 'API_KEY' }, 'POST'],
+    ] as const) {
+      reads = [];
+      upstream.requests.length = 0;
+      const { error, outcomes } = await refusal(url, injections, method);
+      expect(error.code).toBe('INJECTION_NOT_ALLOWED');
+      expect(error.hint).toContain('agentsecrets secrets bind API_KEY 127.0.0.1:');
+      expect(reads).toEqual([]);
+      expect(upstream.requests).toEqual([]);
+      expect(outcomes[0]).toMatchObject({ status: 'BLOCKED', reason: 'INJECTION_NOT_ALLOWED' });
+    }
+    await call(url, { bearer: 'API_KEY' });
+    await call(url, { 'header:X-Anything': 'API_KEY' });
+    await call(url, { basic: 'BASIC_KEY' });
+
+    // A binding that names the field allows exactly that field there, and nothing else: not another parameter, not a
+    // header style (it names places), not the same field on another path.
+    bindings = {
+      API_KEY: [
+        parseBinding(
+          `127.0.0.1:${upstream.port}/echo`,
+          [],
+          ['query:api_key', 'body:auth["token"]'].map(parsePlacement),
+        ),
+      ],
+    };
+    await call(url, { 'query:api_key': 'API_KEY' });
+    await call(url, { 'body:auth.token': 'API_KEY' }, { ...post, body: '{}' });
+    for (const [target, injections] of [
+      [url, { 'query:API_KEY': 'API_KEY' }],
+      [url, { 'query:other': 'API_KEY' }],
+      [url, { 'form:api_key': 'API_KEY' }],
+      [url, { 'body:auth': 'API_KEY' }],
+      [url, { bearer: 'API_KEY' }],
+    ] as const) {
+      reads = [];
+      const { error } = await refusal(target, injections, 'POST');
+      expect(error.code, JSON.stringify(injections)).toBe('INJECTION_NOT_ALLOWED');
+      expect(error.message).toContain('only as query:api_key, body:auth["token"]');
+      expect(reads).toEqual([]);
+    }
+    reads = [];
+    expect((await refusal(`${upstream.origin}/sse`, { 'query:api_key': 'API_KEY' })).error.code).toBe(
+      'BINDING_VIOLATION',
+    );
+    expect(reads).toEqual([]);
+    bindings = OPEN;
   });
 
   it('records the target without its query and names only', async () => {

@@ -1,12 +1,12 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
 import { Agent, type Dispatcher } from 'undici';
 import {
   type AllowlistEntry,
   type Binding,
   checkAllowlist,
-  checkBindings,
+  checkPlacements,
   createGuardedLookup,
   type Destination,
   entryForHost,
@@ -120,12 +120,48 @@ const HOP_BY_HOP = new Set([
 ]);
 const METHOD = /^[A-Z]{1,16}$/;
 const DEFAULT_TIMEOUTS: EngineTimeouts = { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000, bodyMs: 0 };
-const DECODERS: Readonly<Record<string, () => Transform>> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
+// An empty or cut-short body (a HEAD answer, a 304, a reset) decodes to what it holds instead of failing.
+const gunzip = () => zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+const createZstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+/** Decoders of the codings a response may carry; zstd where this Node.js has it (22.15 and later). */
+const DECODERS: Readonly<Record<string, (() => Transform) | undefined>> = {
+  gzip: gunzip,
+  'x-gzip': gunzip,
+  deflate: () => zlib.createInflate({ finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+  br: () => zlib.createBrotliDecompress({ finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }),
+  zstd: createZstd === undefined ? undefined : () => createZstd(),
 };
+/** More codings than this on one response are refused rather than unwrapped (a compression bomb's usual shape). */
+const MAX_CODINGS = 4;
+
+function listOf(value: string | string[] | undefined): string[] {
+  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return joined
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+}
+
+/**
+ * The decoders that turn the response body into what the redactor must read, in the order to apply them: transfer
+ * codings other than the framing `chunked` (undone first: they were applied last), then content codings, each list
+ * from its end. Undefined when one of them cannot be undone here: such a body is refused, never passed on unread.
+ */
+function decodersFor(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): (() => Transform)[] | undefined {
+  const transfer = listOf(headers['transfer-encoding']).filter((c) => c !== 'chunked');
+  const content = listOf(headers['content-encoding']);
+  const codings = [...transfer.reverse(), ...content.reverse()];
+  if (codings.length > MAX_CODINGS) return undefined;
+  const decoders: (() => Transform)[] = [];
+  for (const coding of codings) {
+    const decoder = Object.hasOwn(DECODERS, coding) ? DECODERS[coding] : undefined;
+    if (decoder === undefined) return undefined;
+    decoders.push(decoder);
+  }
+  return decoders;
+}
 
 function normalizeHeaders(input: HeadersInput | undefined): [string, string][] {
   const out: [string, string][] = [];
@@ -201,7 +237,8 @@ function deadline(ms: number, origin: string): Transform {
  * The injection engine: takes a request that names credentials, decides whether it may go, injects the values at
  * the last moment, sends it, and hands back a response that cannot carry a value. Every transport goes through it.
  *
- * Order of a call: parse the destination (userinfo refused) → allowlist → per-secret bindings → DNS resolution and
+ * Order of a call: parse the destination (userinfo refused) → allowlist → per-secret bindings and placements (where
+ * in the request each secret may go: header styles unless its owner's binding names the field) → DNS resolution and
  * SSRF check → only then read the secrets → inject → connect (to the checked addresses only, re-checked at connect)
  * → stream the response through decompression and redaction. Redirects are never followed.
  */
@@ -274,7 +311,7 @@ export class InjectionEngine {
       const dest = parseDestination(request.url);
       target = dest.display;
       const entry = checkAllowlist(dest, this.#options.policy.allowlist());
-      for (const key of keys) checkBindings(key, this.#options.policy.bindings(key), dest, method);
+      for (const key of keys) checkPlacements(key, this.#options.policy.bindings(key), dest, method, specs);
       await resolveAndCheck(
         dest,
         entry,
@@ -330,37 +367,38 @@ export class InjectionEngine {
       throw mapNetworkError(e, dest.origin);
     }
 
-    const encoding = String(upstream.headers['content-encoding'] ?? 'identity')
-      .trim()
-      .toLowerCase();
-    const decoder = encoding === 'identity' || encoding === '' ? undefined : DECODERS[encoding];
+    const decoders = decodersFor(upstream.headers);
+    if (decoders === undefined) {
+      upstream.body.on('error', () => {});
+      upstream.body.destroy();
+      throw new AgentSecretsError(
+        'UPSTREAM_ENCODING_UNSUPPORTED',
+        `${dest.origin} answered with a content or transfer encoding that cannot be decoded here`,
+        {
+          hint: 'the response could not be scanned for credentials, so it was not passed on; ask for an identity, gzip, deflate or br response',
+        },
+      );
+    }
+    // Header names are scanned too: a header whose name holds a credential is dropped (a name cannot hold a marker).
     let headerRedactions = 0;
     const headers: [string, string][] = [];
     for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      if (name === 'content-encoding' && decoder !== undefined) continue;
+      if (value === undefined || HOP_BY_HOP.has(name) || name === 'content-encoding') continue;
+      if (redactor.redactString(name).count > 0) {
+        headerRedactions += 1;
+        continue;
+      }
       for (const v of Array.isArray(value) ? value : [value]) {
         const { output, count } = redactor.redactString(v);
         headerRedactions += count;
         headers.push([name, output]);
       }
     }
-    if (decoder === undefined && encoding !== 'identity' && encoding !== '') {
-      upstream.body.on('error', () => {});
-      upstream.body.destroy();
-      throw new AgentSecretsError(
-        'UPSTREAM_RESET',
-        `${dest.origin} answered with an unsupported content encoding`,
-        {
-          hint: 'the response could not be scanned for credentials, so it was not passed on',
-        },
-      );
-    }
 
     const redacting = redactor.createStream();
     const stages: NodeJS.ReadWriteStream[] = [];
     if (this.#timeouts.bodyMs > 0) stages.push(deadline(this.#timeouts.bodyMs, dest.origin));
-    if (decoder !== undefined) stages.push(decoder());
+    for (const decoder of decoders) stages.push(decoder());
     const redactions = () => headerRedactions + redacting.count;
     const httpStatus = upstream.statusCode;
     // The stages are joined with pipe(), which does not pass errors on: a failing stage's raw error (its text may

@@ -22,7 +22,9 @@ function inV4(n: number, base: string, bits: number): boolean {
   return (n & mask) >>> 0 === (ipv4ToInt(base) & mask) >>> 0;
 }
 
-const V4_METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200']);
+// AWS/GCP/Azure IMDS, AWS ECS task metadata, Alibaba Cloud, Azure's WireServer (168.63.129.16: a public-looking
+// address that hands out VM configuration and, with the right header, certificates).
+const V4_METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', '168.63.129.16']);
 
 function classifyV4(ip: string): AddressClass {
   if (V4_METADATA.has(ip)) return 'metadata';
@@ -37,6 +39,7 @@ function classifyV4(ip: string): AddressClass {
     inV4(n, '240.0.0.0', 4) ||
     inV4(n, '192.0.0.0', 24) ||
     inV4(n, '192.0.2.0', 24) ||
+    inV4(n, '192.88.99.0', 24) ||
     inV4(n, '198.18.0.0', 15) ||
     inV4(n, '198.51.100.0', 24) ||
     inV4(n, '203.0.113.0', 24)
@@ -61,14 +64,22 @@ export function ipv6Groups(ip: string): number[] {
   return [...left, ...Array<string>(fill).fill('0'), ...right].map((g) => Number.parseInt(g, 16));
 }
 
-/** The IPv4 address embedded in an IPv4-mapped (`::ffff:a.b.c.d`) or NAT64 (`64:ff9b::a.b.c.d`) IPv6 address. */
+/**
+ * The IPv4 address an IPv6 address carries, in every form that delivers to it: IPv4-mapped (`::ffff:a.b.c.d`),
+ * IPv4-translated (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, except `::` and `::1`), NAT64 (`64:ff9b::/96`)
+ * and 6to4 (`2002:aabb:ccdd::/48`).
+ */
 export function embeddedIpv4(ip: string): string | undefined {
   if (isIP(ip) !== 6) return undefined;
   const g = ipv6Groups(ip);
-  const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
-  if (!mapped && !nat64) return undefined;
-  return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.');
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const v4 = (hi: number, lo: number) => [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+  if (zero(0, 5) && g[5] === 0xffff) return v4(g[6]!, g[7]!);
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return v4(g[6]!, g[7]!);
+  if (zero(0, 6) && !(g[6] === 0 && g[7]! <= 1)) return v4(g[6]!, g[7]!);
+  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return v4(g[6]!, g[7]!);
+  if (g[0] === 0x2002) return v4(g[1]!, g[2]!);
+  return undefined;
 }
 
 function classifyV6(ip: string): AddressClass {
@@ -84,12 +95,18 @@ function classifyV6(ip: string): AddressClass {
   if ((g[0]! & 0xff00) === 0xff00) return 'multicast';
   if (g[0] === 0x2001 && g[1] === 0x0db8) return 'reserved';
   if ((g[0]! & 0xffc0) === 0xfec0) return 'private';
+  // Teredo (2001::/32) tunnels to an obfuscated IPv4 address; NAT64 local-use (64:ff9b:1::/48) to one of the
+  // network's choosing; the discard prefix (100::/64). None is a destination to reach by name.
+  if (g[0] === 0x2001 && g[1] === 0) return 'reserved';
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return 'reserved';
+  if (g[0] === 0x100 && g.slice(1, 4).every((x) => x === 0)) return 'reserved';
   return 'public';
 }
 
 /**
- * Classifies an IP address. IPv4-mapped and NAT64 IPv6 addresses are classified as the IPv4 address they carry,
- * so `::ffff:127.0.0.1` is loopback. Anything that is not an IP literal is `reserved`.
+ * Classifies an IP address. An IPv6 address that carries an IPv4 address (mapped, translated, compatible, NAT64,
+ * 6to4; see {@link embeddedIpv4}) is classified as that IPv4 address, so `::ffff:127.0.0.1` is loopback and
+ * `2002:a9fe:a9fe::` is metadata. Anything that is not an IP literal is `reserved`.
  */
 export function classifyAddress(ip: string): AddressClass {
   const bare = ip.replace(/^\[|\]$/g, '');

@@ -1,4 +1,5 @@
 export { type AddressClass, classifyAddress } from './address.js';
+export { checkPlacements } from './placements.js';
 export {
   type AllowlistEntry,
   type Binding,

@@ -224,6 +224,25 @@ describe('SSRF', () => {
       ['64:ff9b::a9fe:a9fe', 'metadata'],
       ['2001:db8::1', 'reserved'],
       ['2606:4700::1111', 'public'],
+      // IPv6 forms that deliver to an IPv4 address are that address (issue 8).
+      ['2002:7f00:1::', 'loopback'],
+      ['2002:a00:1::1', 'private'],
+      ['2002:a9fe:a9fe::', 'metadata'],
+      ['2002:808:808::1', 'public'],
+      ['::127.0.0.1', 'loopback'],
+      ['::a9fe:a9fe', 'metadata'],
+      ['::10.1.2.3', 'private'],
+      ['::ffff:0:127.0.0.1', 'loopback'],
+      ['::ffff:0:a9fe:a9fe', 'metadata'],
+      ['::ffff:0:c0a8:101', 'private'],
+      ['64:ff9b::10.0.0.1', 'private'],
+      ['64:ff9b::127.0.0.1', 'loopback'],
+      ['64:ff9b:1::a00:1', 'reserved'],
+      ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'],
+      ['100::1', 'reserved'],
+      ['168.63.129.16', 'metadata'],
+      ['::ffff:168.63.129.16', 'metadata'],
+      ['192.88.99.1', 'reserved'],
     ];
     for (const [ip, cls] of table) expect(classifyAddress(ip), ip).toBe(cls);
   });
@@ -262,6 +281,27 @@ describe('SSRF', () => {
     expect(await go('https://nowhere.allowed.com/', [parseAllowlistEntry('nowhere.allowed.com')])).toBe(
       'UPSTREAM_DNS',
     );
+    // Names answering with IPv6 forms of private and metadata IPv4 addresses, or Azure's WireServer.
+    const wrapped = fake({
+      'six.wild.example': '2002:a00:1::1',
+      'compat.wild.example': '::127.0.0.1',
+      'nat64.wild.example': '64:ff9b::10.0.0.1',
+      'meta6.allowed.com': '::ffff:0:a9fe:a9fe',
+      'azure.allowed.com': '168.63.129.16',
+    });
+    const viaWrapped = (url: string, list = entries) => {
+      const dest = parseDestination(url);
+      return resolveAndCheck(dest, checkAllowlist(dest, list), { lookup: wrapped }).then(
+        () => 'OK',
+        (e: AgentSecretsError) => e.code,
+      );
+    };
+    for (const host of ['six', 'compat', 'nat64']) {
+      expect(await viaWrapped(`https://${host}.wild.example/`), host).toBe('SSRF_BLOCKED');
+    }
+    for (const host of ['meta6.allowed.com', 'azure.allowed.com']) {
+      expect(await viaWrapped(`https://${host}/`, [parseAllowlistEntry(host)]), host).toBe('SSRF_BLOCKED');
+    }
   });
 
   it('connect time: a real undici request connects only to checked addresses', async () => {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import type { Placement } from '../spec/placement.js';
 import { canonicalIp } from './address.js';
 
 /** How a host is written: a DNS name, a one-label wildcard, or an IP literal. */
@@ -35,13 +36,17 @@ export interface Destination {
   readonly display: string;
 }
 
-/** A per-secret destination binding: `HOST[:PORT][/PATH-PREFIX]` and the methods allowed (empty: any). */
+/**
+ * A per-secret destination binding: `HOST[:PORT][/PATH-PREFIX]`, the methods allowed (empty: any) and where in the
+ * request the secret may be written there (empty: the header styles, `bearer`, `basic` and any named header).
+ */
 export interface Binding {
   readonly host: string;
   readonly kind: HostKind;
   readonly port: number | undefined;
   readonly pathPrefix: string | undefined;
   readonly methods: readonly string[];
+  readonly placements: readonly Placement[];
 }
 
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
@@ -299,8 +304,15 @@ export function entryForHost(
   return wildcard;
 }
 
-/** Parses a binding `HOST[:PORT][/PATH-PREFIX]` with the methods allowed (empty: any). */
-export function parseBinding(text: string, methods: readonly string[] = []): Binding {
+/**
+ * Parses a binding `HOST[:PORT][/PATH-PREFIX]` with the methods allowed (empty: any) and the placements allowed there
+ * (empty: the header styles).
+ */
+export function parseBinding(
+  text: string,
+  methods: readonly string[] = [],
+  placements: readonly Placement[] = [],
+): Binding {
   const trimmed = text.trim();
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
     throw bad(text, 'must not have a scheme', 'write HOST[:PORT][/PATH-PREFIX], e.g. api.stripe.com/v1');
@@ -325,7 +337,7 @@ export function parseBinding(text: string, methods: readonly string[] = []): Bin
     if (!METHOD.test(m)) throw bad(m, 'is not an HTTP method', 'use GET, POST, PUT, PATCH, DELETE …');
   }
   const { host, kind, port } = parseHostPort(hostPart, text);
-  return { host, kind, port, pathPrefix, methods: upper };
+  return { host, kind, port, pathPrefix, methods: upper, placements: [...placements] };
 }
 
 /** The canonical text of a binding's destination, without its methods. */
@@ -333,7 +345,8 @@ export function formatBinding(binding: Binding): string {
   return `${hostText(binding.host, binding.kind)}${binding.port === undefined ? '' : `:${binding.port}`}${binding.pathPrefix ?? ''}`;
 }
 
-function bindingMatches(b: Binding, dest: Destination, method: string): boolean {
+/** Does a binding cover this destination and method? (Its placements are checked by `checkPlacements`.) */
+export function bindingMatches(b: Binding, dest: Destination, method: string): boolean {
   if (!hostMatches(b.host, b.kind, dest.host, dest.hostKind)) return false;
   if (b.port !== undefined && b.port !== dest.port) return false;
   if (b.pathPrefix !== undefined && dest.path !== b.pathPrefix && !dest.path.startsWith(`${b.pathPrefix}/`))

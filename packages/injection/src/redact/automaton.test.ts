@@ -1,25 +1,32 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Automaton } from './automaton.js';
+import { CANON } from './forms.js';
 
-/** The definition: from the left, at each position take the longest pattern starting there, then resume after it. */
-function leftmostLongest(patterns: readonly Buffer[], data: Buffer): number[] {
+/** How the automaton reads bytes: patterns are given in canonical bytes, text is read through CANON. */
+const canon = (bytes: Uint8Array) => Buffer.from([...bytes].map((b) => CANON[b]!));
+
+/** The definition: for each end position, the longest pattern that ends there. */
+function longestPerEnd(patterns: readonly Buffer[], raw: Buffer): number[] {
+  const data = canon(raw);
   const found: number[] = [];
-  let i = 0;
-  while (i < data.length) {
+  for (let end = 1; end <= data.length; end += 1) {
     let best = 0;
     for (const p of patterns) {
-      if (p.length > best && data.subarray(i, i + p.length).equals(p)) best = p.length;
+      if (p.length > best && p.length <= end && data.subarray(end - p.length, end).equals(p)) best = p.length;
     }
-    if (best > 0) {
-      found.push(i, i + best);
-      i += best;
-    } else {
-      i += 1;
-    }
+    if (best > 0) found.push(end - best, end);
   }
   return found;
 }
+
+/** Pairs in order of their end (then start), without repeats: the stream may see a match twice when it rescans. */
+const normal = (found: number[]) => {
+  const pairs = new Map<string, [number, number]>();
+  for (let i = 0; i < found.length; i += 2)
+    pairs.set(`${found[i]},${found[i + 1]}`, [found[i]!, found[i + 1]!]);
+  return [...pairs.values()].sort((a, b) => a[1] - b[1] || a[0] - b[0]).flat();
+};
 
 /** Length of the longest suffix of `data[from..]` that is a prefix of (or equal to) some pattern. */
 function partialAtEnd(patterns: readonly Buffer[], data: Buffer, from: number): number {
@@ -56,7 +63,7 @@ const setup = (maxData: number) =>
   fc.integer({ min: 2, max: 4 }).chain((letters) => {
     const byte = fc.integer({ min: 97, max: 96 + letters });
     return fc.record({
-      patterns: fc.uniqueArray(fc.array(byte, { minLength: 3, maxLength: 14 }), {
+      patterns: fc.uniqueArray(fc.array(byte, { minLength: 4, maxLength: 14 }), {
         minLength: 1,
         maxLength: 6,
         selector: (p) => p.join(','),
@@ -67,18 +74,18 @@ const setup = (maxData: number) =>
   });
 
 describe('automaton', () => {
-  it('finds exactly the leftmost-longest non-overlapping matches, whole or in pieces', () => {
+  it('finds the longest match ending at each place, whole or in pieces', () => {
     fc.assert(
       fc.property(setup(120), ({ patterns, data, cuts }) => {
         const ps = patterns.map((p) => Buffer.from(p));
         const bytes = Buffer.from(data);
         const automaton = new Automaton(ps);
-        const expected = leftmostLongest(ps, bytes);
+        const expected = longestPerEnd(ps, bytes);
         const found: number[] = [];
         expect(automaton.scan(bytes, true, found)).toBe(bytes.length);
         expect(found).toEqual(expected);
         const points = cuts.filter((c) => c <= bytes.length).sort((a, b) => a - b);
-        expect(scanInPieces(automaton, bytes, points)).toEqual(expected);
+        expect(normal(scanInPieces(automaton, bytes, points))).toEqual(expected);
       }),
       { numRuns: 1500 },
     );
@@ -91,8 +98,7 @@ describe('automaton', () => {
         const bytes = Buffer.from(data);
         const found: number[] = [];
         const settled = new Automaton(ps).scan(bytes, false, found);
-        const resumeAt = found.length > 0 ? found[found.length - 1]! : 0;
-        expect(bytes.length - settled).toBe(partialAtEnd(ps, bytes, resumeAt));
+        expect(bytes.length - settled).toBe(partialAtEnd(ps, bytes, 0));
       }),
       { numRuns: 1500 },
     );
@@ -106,7 +112,7 @@ describe('automaton', () => {
         fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 40 }),
         fc.integer({ min: 1, max: 255 }),
         (patterns, length, plants, seed) => {
-          const ps = patterns.map((p) => Buffer.from(p));
+          const ps = [...new Map(patterns.map((p) => [canon(p).toString('latin1'), canon(p)])).values()];
           const data = Buffer.alloc(length);
           let x = seed;
           for (let i = 0; i < length; i += 1) {
@@ -119,7 +125,7 @@ describe('automaton', () => {
           }
           const found: number[] = [];
           new Automaton(ps).scan(data, true, found);
-          expect(found).toEqual(leftmostLongest(ps, data));
+          expect(found).toEqual(longestPerEnd(ps, data));
         },
       ),
       { numRuns: 40 },

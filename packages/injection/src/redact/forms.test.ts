@@ -1,93 +1,73 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { encodedForms, MIN_REDACTABLE_LENGTH } from './forms.js';
+import { CANON, isBarrier, MIN_REDACTABLE_LENGTH, redactionPatterns } from './forms.js';
 
-const VALUE = 'sk_live_4f9a"b\\c/d e+f=g\n~!<é>&0123';
-const bytes = Buffer.from(VALUE);
-const forms = encodedForms(bytes).map((f) => f.toString('utf8'));
+const canonical = (text: string) => Buffer.from([...Buffer.from(text, 'utf8')].map((b) => CANON[b]!));
+const has = (patterns: Buffer[], text: string) => patterns.some((p) => p.equals(canonical(text)));
 
-describe('encoded forms', () => {
-  it('starts with the raw value, and holds no duplicate and nothing shorter than the floor', () => {
-    expect(forms[0]).toBe(VALUE);
-    expect(new Set(forms).size).toBe(forms.length);
-    expect(forms.every((f) => Buffer.byteLength(f) >= MIN_REDACTABLE_LENGTH)).toBe(true);
-  });
+describe('redaction patterns', () => {
+  const VALUE = 'Sk_Live_4f9a"b\\c/d e+f=g0123';
 
-  it('has the base64 of the value alone, padded and not, in both alphabets', () => {
-    for (const alphabet of ['base64', 'base64url'] as const) {
-      const whole = bytes.toString(alphabet);
-      expect(forms).toContain(whole);
-      expect(forms).toContain(whole.replace(/=+$/, ''));
+  it('start with the value in canonical bytes, and hold no duplicate and nothing shorter than the floor', () => {
+    const patterns = redactionPatterns(Buffer.from(VALUE));
+    expect(patterns[0]!.equals(canonical(VALUE))).toBe(true);
+    expect(patterns[0]!.toString()).toBe('sk/live/4f9a"b\\c/d e+f=g0123');
+    const keys = patterns.map((p) => p.toString('latin1'));
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const p of patterns) {
+      expect(p.length).toBeGreaterThanOrEqual(MIN_REDACTABLE_LENGTH);
+      for (const b of p) expect(CANON[b]).toBe(b);
     }
   });
 
-  it('has, for each alignment, a run found in any base64 blob that holds the value there', () => {
-    for (let k = 0; k < 3; k += 1) {
-      for (let trial = 0; trial < 20; trial += 1) {
-        const before = randomBytes(k + 3 * (trial % 4));
-        const blob = Buffer.concat([before, bytes, randomBytes(trial % 5)]);
-        for (const alphabet of ['base64', 'base64url'] as const) {
-          const encoded = blob.toString(alphabet);
-          expect(
-            forms.some((f) => encoded.includes(f)),
-            `offset ${k}, ${alphabet}`,
-          ).toBe(true);
-        }
+  it('have hex, and the base64 run of each alignment, of the value and of its encodings', () => {
+    const value = Buffer.from(VALUE);
+    const patterns = redactionPatterns(value);
+    expect(has(patterns, value.toString('hex'))).toBe(true);
+    const inners = [
+      value,
+      Buffer.from(JSON.stringify(VALUE).slice(1, -1)),
+      Buffer.from(encodeURIComponent(VALUE)),
+      Buffer.from(value.toString('base64')),
+      Buffer.from(JSON.stringify(encodeURIComponent(VALUE)).slice(1, -1)),
+    ];
+    for (const inner of inners) {
+      for (let k = 0; k < 3; k += 1) {
+        const blob = Buffer.concat([Buffer.alloc(k, 0xff), inner, Buffer.alloc(2, 0xff)]).toString('base64');
+        const run = blob.slice(Math.ceil((4 * k) / 3), Math.floor((4 * (k + inner.length)) / 3));
+        expect(has(patterns, run), `${inner.toString().slice(0, 20)} at ${k}`).toBe(true);
       }
     }
   });
 
-  it('has the percent-encodings of the common encoders, both hex cases, and every byte escaped', () => {
-    const component = encodeURIComponent(VALUE);
-    const form = new URLSearchParams({ v: VALUE }).toString().slice(2);
-    const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
-    for (const expected of [
-      component,
-      lower(component),
-      component.replace(/%20/g, '+'),
-      form,
-      lower(form),
-      form.replace(/\+/g, '%20'),
-      // RFC 3986 unreserved only (Python quote(safe=''), Go QueryEscape with + for space)
-      component.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-      [...bytes].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join(''),
-      [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''),
-    ]) {
-      expect(forms).toContain(expected);
-    }
+  it('split a value at the line breaks no match may span, and leave out the others', () => {
+    const pem =
+      '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\nBKcwggSjAgEAAoIBAQC7\n-----END KEY-----\n';
+    const patterns = redactionPatterns(Buffer.from(pem));
+    expect(patterns[0]!.toString()).toBe(canonical(pem.replace(/\r?\n/g, '')).toString());
+    const json = '{\n  "private_key": "abcdefgh",\n  "client_email": "x@example.iam"\n}';
+    const pieces = redactionPatterns(Buffer.from(json)).map((p) => p.toString());
+    expect(pieces).toContain('  "private/key": "abcdefgh",');
+    expect(pieces).toContain('  "client/email": "x@example.iam"');
   });
 
-  it('has the JSON escapings of the common serializers', () => {
-    const plain = JSON.stringify(VALUE).slice(1, -1);
-    expect(plain).toContain('\\"');
-    expect(plain).toContain('\\\\');
-    expect(plain).toContain('\\n');
-    const ascii = plain.replace(
-      /[\u0080-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-    for (const expected of [
-      plain, // JavaScript, serde_json
-      plain.replace(/\//g, '\\/'),
-      ascii, // Python json.dumps
-      ascii.replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => `\\u${h.toUpperCase()}`),
-      ascii.replace(/\//g, '\\/'), // PHP json_encode
-      plain.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'), // Go encoding/json
-    ]) {
-      expect(forms).toContain(expected);
-    }
+  it('judge a line break by the bytes beside it', () => {
+    const b = (text: string, at = text.indexOf('\n')) => isBarrier(Buffer.from(text), at);
+    const run = 'TWFueSBoYW5kcyBtYWtl'; // 20 base64 characters, as in a wrapped blob
+    expect(b(`${run}\nd29yay4=`)).toBe(false);
+    expect(b(`${run}\r\nd29yay4=`)).toBe(false);
+    expect(b(`${run}}\nabcd`)).toBe(true);
+    expect(b(`${run}\n abcd`)).toBe(true);
+    expect(b(`${run}\n\nabcd`)).toBe(true);
+    expect(b(`${run}\n\nabcd`, run.length + 1)).toBe(true);
+    expect(b(`${run}\n`)).toBeUndefined();
+    expect(b('a line of prose\nand another')).toBe(true);
+    expect(b('ab"}\n')).toBe(true);
   });
 
-  it('has hex in both cases', () => {
-    expect(forms).toContain(bytes.toString('hex'));
-    expect(forms).toContain(bytes.toString('hex').toUpperCase());
-  });
-
-  it('gives a plain token few forms (every url and JSON form is the raw value) and skips JSON for non-UTF-8', () => {
-    const token = encodedForms(Buffer.from('sk_live_abcdefghijklmnop')).map(String);
-    expect(token.filter((f) => f.includes('sk_live'))).toEqual(['sk_live_abcdefghijklmnop']);
-    const binary = encodedForms(Buffer.from([0xff, 0xfe, 0x00, 0x22, 0x5c, 0x41, 0x42, 0x43, 0x44]));
-    expect(binary.some((f) => f.includes('\\"'))).toBe(false);
-    expect(binary.map((f) => f.toString())).toContain('%FF%FE%00%22%5CABCD');
+  it('give a plain token few patterns, and skip the text encodings of a value that is not UTF-8', () => {
+    const token = redactionPatterns(Buffer.from('ghp_0123456789abcdefghijklmnopqrstuvwxyz'));
+    expect(token.length).toBeLessThan(100);
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x80]);
+    expect(redactionPatterns(binary).length).toBeGreaterThan(3);
   });
 });

@@ -1,2 +1,8 @@
-export { encodedForms, MIN_REDACTABLE_LENGTH, REDACTION_MARKER } from './forms.js';
-export { type RedactableSecret, type RedactingStream, Redactor } from './redactor.js';
+export { isBarrier, MIN_REDACTABLE_LENGTH, REDACTION_MARKER, redactionPatterns } from './forms.js';
+export {
+  DEFAULT_RELEASE,
+  type RedactableSecret,
+  type RedactingStream,
+  Redactor,
+  type ReleaseRule,
+} from './redactor.js';

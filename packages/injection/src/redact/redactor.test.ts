@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inspect } from 'node:util';
+import { ENCODINGS, type Encoding, readBack, upper } from '@agentsecrets/testkit';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { encodedForms, REDACTION_MARKER } from './forms.js';
-import { type RedactableSecret, Redactor } from './redactor.js';
+import { describe, expect, it, vi } from 'vitest';
+import { REDACTION_MARKER } from './forms.js';
+import { type RedactableSecret, type RedactingStream, Redactor } from './redactor.js';
 
 const secret = (name: string, value: string | Uint8Array): RedactableSecret => ({
   name,
@@ -40,10 +41,25 @@ function splitAt(data: Buffer, cuts: readonly number[]): Buffer[] {
   return parts.filter((p) => p.length > 0);
 }
 
-/** The forms of `value` that are present in `data`. */
-const formsIn = (data: Buffer, value: Uint8Array) => encodedForms(value).filter((f) => data.includes(f));
+/** The ways `value` can be read back from `data` (see the reference decoders in testkit). */
+const formsIn = (data: Buffer, value: Uint8Array) => readBack(data, value);
+const encoding = (name: string): Encoding => ENCODINGS.find((e) => e.name === name)!;
+/** `value` after the named encodings, innermost first (latin1 in and out: one character per byte). */
+const encode = (value: string, ...names: string[]) =>
+  names.reduce((text, name) => encoding(name).encode(text)!, Buffer.from(value).toString('latin1'));
 
-const VALUE = 'sk_live_4f9a"b\\c/d e+f=g\n0123';
+const tick = () => new Promise((r) => setImmediate(r));
+/** A small deterministic random source for the encoders that escape a random choice of characters. */
+function seeded(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x / 2 ** 31;
+  };
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const VALUE = 'sk_live_4f9a"b\\c/d e+f=g\t0123';
 const VALUE_BYTES = Buffer.from(VALUE);
 
 describe('Redactor', () => {
@@ -83,25 +99,38 @@ describe('Redactor', () => {
     const redactor = new Redactor([secret('K', VALUE)]);
     const cases: Record<string, string> = {
       raw: VALUE,
+      'upper case': VALUE.toUpperCase(),
       'base64 std': VALUE_BYTES.toString('base64'),
       'base64 std unpadded': VALUE_BYTES.toString('base64').replace(/=+$/, ''),
       'base64 url': VALUE_BYTES.toString('base64url'),
+      'base64 wrapped at 76 columns (MIME)': encode(`${'x'.repeat(70)}${VALUE}`, 'b64-mime'),
       encodeURIComponent: encodeURIComponent(VALUE),
       'encodeURIComponent lower-case': encodeURIComponent(VALUE).replace(/%[0-9A-F]{2}/g, (m) =>
         m.toLowerCase(),
       ),
       'form (+ for space)': new URLSearchParams({ v: VALUE }).toString().slice(2),
       'every byte escaped': [...VALUE_BYTES].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''),
+      'twice URL-encoded form body': encode(VALUE, 'form', 'form'),
       'JSON-escaped': JSON.stringify(VALUE).slice(1, -1),
       'JSON with \\/': JSON.stringify(VALUE).slice(1, -1).replace(/\//g, '\\/'),
+      'JSON inside JSON (an echo of a JSON body)': JSON.stringify(JSON.stringify({ password: VALUE })),
+      'every character \\u-escaped': encode(VALUE, 'json-u-all'),
+      'HTML entities': encode(VALUE, 'html'),
+      'HTML numeric references': [...VALUE].map((c) => `&#${c.charCodeAt(0)};`).join(''),
+      'JSON, then URL, then HTML': encode(VALUE, 'json', 'url', 'html'),
+      'base64 of a JSON document, in a JSON string': encode(JSON.stringify({ k: VALUE }), 'b64', 'json'),
+      'base64 of base64 of the URL-encoding': encode(VALUE, 'url', 'b64', 'b64'),
       'hex lower': VALUE_BYTES.toString('hex'),
       'hex upper': VALUE_BYTES.toString('hex').toUpperCase(),
     };
     for (const [label, form] of Object.entries(cases)) {
       it(label, () => {
         const { output, count } = redactor.redactString(`{"echo":"${form}","n":1}`);
-        expect(count).toBe(1);
-        expect(output).toBe(`{"echo":"${REDACTION_MARKER}","n":1}`);
+        expect(count).toBeGreaterThanOrEqual(1);
+        expect(output).toContain(REDACTION_MARKER);
+        expect(formsIn(Buffer.from(output), VALUE_BYTES)).toEqual([]);
+        expect(output.startsWith('{"echo":"')).toBe(true);
+        expect(output.endsWith('","n":1}')).toBe(true);
       });
     }
 
@@ -125,15 +154,44 @@ describe('Redactor', () => {
     }
   });
 
-  it('resolves overlaps leftmost, then longest', () => {
+  it('redacts every composition of up to three standard escapings of a canary with every special character', () => {
+    // The canary of the attack review: `"`, `\`, `/`, `+`, `=`, `&`, `<`, `>`, `%` (and a space and a non-ASCII letter).
+    const canary = 'p@ss"w0rd\\&<x>%2+/= é9';
+    const redactor = new Redactor([secret('CANARY', canary)]);
+    const plain = Buffer.from(canary).toString('latin1');
+    const random = seeded(7);
+    const missed: string[] = [];
+    let checked = 0;
+    const visit = (text: string, names: string[]) => {
+      for (const echo of names.some((n) => n.startsWith('b64')) ? [text] : [text, upper(text)]) {
+        const out = redactor.redactBuffer(Buffer.from(`{"echo":"${echo}"}`, 'latin1')).output;
+        checked += 1;
+        if (formsIn(out, Buffer.from(canary)).length > 0) missed.push(names.join('>'));
+      }
+      if (names.length === 3) return;
+      for (const e of ENCODINGS) {
+        // Escaping a random choice of characters cannot be undone under base64 by a precomputed pattern.
+        if (e.name.startsWith('b64') && names.some((n) => !encoding(n).deterministic)) continue;
+        // A raw line break inside wrapped base64 is skipped only when base64 characters stand before it as they
+        // are (see isBarrier): no encoder escapes some letters and digits and leaves the line breaks raw.
+        if (!e.deterministic && names.at(-1) === 'b64-mime') continue;
+        const next = e.encode(text, random);
+        if (next !== undefined) visit(next, [...names, e.name]);
+      }
+    };
+    visit(plain, []);
+    expect(checked).toBeGreaterThan(3000);
+    expect(missed.slice(0, 20)).toEqual([]);
+  });
+
+  it('replaces overlapping matches as one span, so no whole form is left', () => {
     const redactor = new Redactor([
       secret('A', 'abcdefgh12'),
       secret('B', 'efgh12345678'),
       secret('SHORTER', 'sk_test_abcdefgh'),
       secret('LONGER', 'sk_test_abcdefgh_more'),
     ]);
-    // A starts first, so A is replaced; B loses its head to the marker and is no longer there.
-    expect(redactor.redactString('abcdefgh12345678').output).toBe(`${REDACTION_MARKER}345678`);
+    expect(redactor.redactString('abcdefgh12345678')).toEqual({ output: REDACTION_MARKER, count: 1 });
     // Same start: the longer one, so no tail of it is left behind.
     expect(redactor.redactString('k=sk_test_abcdefgh_more;')).toEqual({
       output: `k=${REDACTION_MARKER};`,
@@ -156,6 +214,25 @@ describe('Redactor', () => {
     const { output, count } = redactor.redactString(text);
     expect(count).toBe(12);
     expect(output.split(REDACTION_MARKER)).toHaveLength(13);
+  });
+
+  it('redacts the password half of a user:password value on its own', () => {
+    const redactor = new Redactor([secret('BASIC', 'deploy-bot:correct-horse-battery')]);
+    expect(redactor.redactString('pw=correct-horse-battery').output).toBe(`pw=${REDACTION_MARKER}`);
+    expect(redactor.redactString(`pw=${encodeURIComponent('correct-horse-battery')}`).count).toBe(1);
+    expect(redactor.redactString('user=deploy-bot').count).toBe(0);
+  });
+
+  it('redacts a multi-line value piece by piece where a break could not be inside a match', () => {
+    const value =
+      '{\n  "private_key": "-----BEGIN-----\\nMIIEvQIBADANBg\\n-----END-----",\n  "kid": "k-12345678"\n}';
+    const redactor = new Redactor([secret('SA', value)]);
+    for (const echo of [value, JSON.stringify({ sa: value }), encodeURIComponent(value)]) {
+      const { output } = redactor.redactString(echo);
+      expect(output).toContain(REDACTION_MARKER);
+      expect(output).not.toContain('MIIEvQIBADANBg');
+      expect(output).not.toContain('k-12345678');
+    }
   });
 
   it('takes a Uint8Array, and passes everything through when it has nothing to redact', async () => {
@@ -194,79 +271,125 @@ describe('RedactingStream', () => {
     expect(dripped.count).toBe(3);
   });
 
-  it('emits an SSE event at once, holding back only a possible start of a secret', async () => {
-    const stream = redactor.createStream();
-    const seen: string[] = [];
-    stream.on('data', (c: Buffer) => seen.push(c.toString()));
-    const settle = () => new Promise((r) => setImmediate(r));
+  /** What the reader has been given so far. */
+  function collect(stream: RedactingStream): () => string {
+    const seen: Buffer[] = [];
+    stream.on('data', (c: Buffer) => seen.push(c));
+    return () => Buffer.concat(seen).toString('latin1');
+  }
+
+  it('lets an SSE event or an NDJSON line go at once, and a line without an ending after a pause', async () => {
+    const stream = redactor.createStream({ holdMs: 40 });
+    const given = collect(stream);
     stream.write('event: a\ndata: hello\n\n');
-    await settle();
-    expect(seen.join('')).toBe('event: a\ndata: hello\n\n');
-    stream.write('data: sk_li');
-    await settle();
-    expect(seen.join('')).toBe('event: a\ndata: hello\n\ndata: ');
-    stream.write('ve_nope\n\n');
-    await settle();
-    expect(seen.join('')).toBe('event: a\ndata: hello\n\ndata: sk_live_nope\n\n');
-    stream.end(`data: ${VALUE}\n\n`);
+    await tick();
+    expect(given()).toBe('event: a\ndata: hello\n\n');
+    stream.write('{"n":1}\n{"n":2}');
+    await tick();
+    expect(given()).toBe('event: a\ndata: hello\n\n{"n":1}\n');
+    stream.write('\ndata: sk_li');
+    await tick();
+    expect(given()).toBe('event: a\ndata: hello\n\n{"n":1}\n{"n":2}\n');
+    await sleep(80);
+    // Short: all of it is within the tail that a pause does not let go.
+    expect(given()).toBe('event: a\ndata: hello\n\n{"n":1}\n{"n":2}\n');
+    stream.end(`ve_nope and ${VALUE}\n\n`);
     await new Promise((r) => stream.on('end', r));
-    expect(seen.join('')).toBe(
-      `event: a\ndata: hello\n\ndata: sk_live_nope\n\ndata: ${REDACTION_MARKER}\n\n`,
+    expect(given()).toBe(
+      `event: a\ndata: hello\n\n{"n":1}\n{"n":2}\ndata: sk_live_nope and ${REDACTION_MARKER}\n\n`,
     );
     expect(stream.count).toBe(1);
   });
 
-  it('holds back no more than the longest form, however the body is cut (memory stays flat)', () => {
-    const longest = Math.max(...encodedForms(VALUE_BYTES).map((f) => f.length));
-    const stream = redactor.createStream();
-    // A body full of near misses: forms of the value with their last byte missing (and no whole form inside, so
-    // nothing is replaced and output bytes count input bytes), separated by a byte that is in no form.
-    const misses = encodedForms(VALUE_BYTES)
-      .map((f) => f.subarray(0, f.length - 1))
-      .filter((m) => formsIn(m, VALUE_BYTES).length === 0);
-    expect(misses.length).toBeGreaterThan(10);
-    let written = 0;
-    let emitted = 0;
-    for (let i = 0; i < 4000; i += 1) {
-      const chunk = Buffer.concat([misses[i % misses.length]!, Buffer.alloc(1 + (i % 3), '.')]);
-      for (const piece of splitAt(chunk, [i % 17, i % 41])) {
-        stream.write(piece);
-        written += piece.length;
-        for (let c = stream.read() as Buffer | null; c !== null; c = stream.read() as Buffer | null) {
-          emitted += c.length;
-        }
-        expect(written - emitted).toBeLessThan(longest);
-      }
-    }
-    expect(stream.count).toBe(0);
+  it('after a pause, lets go of all but the tail; bytes a window behind go at once; memory stays flat', async () => {
+    const stream = redactor.createStream({ holdMs: 30, tailBytes: 16, windowBytes: 4096 });
+    const given = collect(stream);
+    stream.write('x'.repeat(100));
+    await tick();
+    expect(given().length).toBe(0);
+    await sleep(70);
+    expect(given().length).toBe(84);
+    for (let i = 0; i < 100; i += 1) stream.write('y'.repeat(1000));
+    await tick();
+    expect(stream.readableLength + given().length).toBe(100 * 1000 + 100 - 4096);
     stream.destroy();
+  });
+
+  it('lets nothing go by age while the reader is not reading, and catches up when it reads', async () => {
+    const stream = redactor.createStream({ holdMs: 20, tailBytes: 0 });
+    stream.write(`${'z'.repeat(20_000)}.\n`); // released at once (a barrier), more than the readable buffer holds
+    stream.write('held line without an ending');
+    await sleep(60);
+    expect(stream.readableLength).toBe(20_002);
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    await sleep(60);
+    expect(Buffer.concat(chunks).toString().endsWith('held line without an ending')).toBe(true);
+    stream.destroy();
+  });
+
+  it('drops what it holds when the stream fails', async () => {
+    const stream = redactor.createStream();
+    const given = collect(stream);
+    stream.on('error', () => {});
+    stream.write('line one.\nline two, cut');
+    await tick();
+    stream.destroy(new Error('upstream reset'));
+    await sleep(20);
+    expect(given()).toBe('line one.\n');
   });
 });
 
 describe('properties', () => {
-  // Secrets of 8+ bytes without '[' or ']': a value made of the marker's own text could reappear where the marker
-  // meets its neighbours (see Redactor), which is outside what these properties claim.
+  // Secrets of 8+ bytes without '[' or ']' (a value made of the marker's own text could reappear where the marker
+  // meets its neighbours, see Redactor) and without line breaks (a multi-line value is redacted piece by piece).
   const secretValue = fc
     .uint8Array({ minLength: 8, maxLength: 40 })
-    .filter((v) => !v.includes(0x5b) && !v.includes(0x5d));
-  const filler = fc.uint8Array({ maxLength: 120 });
+    .filter((v) => !v.some((b) => b === 0x5b || b === 0x5d || b === 0x0a || b === 0x0d));
+  const printable = fc.string({ unit: 'grapheme-ascii', maxLength: 80 }).map((t) => Buffer.from(t, 'latin1'));
+  const filler = fc.oneof(printable, fc.uint8Array({ maxLength: 60 }));
+  /**
+   * Up to three encodings, innermost first. Those that escape a random choice of characters cannot be undone by a
+   * pattern under base64, so they come after the last base64; upper case only as the last step.
+   */
+  const chain = fc
+    .tuple(
+      fc.array(fc.constantFrom(...ENCODINGS.map((e) => e.name)), { maxLength: 3 }),
+      fc.boolean(),
+      fc.nat(),
+    )
+    .filter(([names]) => {
+      const lastB64 = names.findLastIndex((n) => n.startsWith('b64'));
+      return names.every((n, i) => encoding(n).deterministic || i > lastB64);
+    });
+  const encodeWith = ([names, upperCase, seed]: [string[], boolean, number], value: Uint8Array) => {
+    const encs = names.map(encoding);
+    const random = seeded(seed);
+    let text: string | undefined = Buffer.from(value).toString('latin1');
+    for (const e of encs) text = text === undefined ? undefined : e.encode(text, random);
+    if (text === undefined) return Buffer.from(value);
+    if (upperCase && !encs.some((e) => e.name.startsWith('b64'))) text = upper(text);
+    return Buffer.from(text, 'latin1');
+  };
 
-  /** Filler, whole forms of the secrets and truncated forms (near misses), in random order. */
-  const body = (values: Uint8Array[], pieces: [Uint8Array, number, number, number][], withWhole: boolean) => {
-    const forms = values.map((v) => encodedForms(v));
-    return Buffer.concat(
-      pieces.flatMap(([fill, which, form, cut]) => {
-        const f = forms[which % forms.length]!;
-        const chosen = f[form % f.length]!;
-        const whole = withWhole && cut % 3 === 0;
-        return [Buffer.from(fill), whole ? chosen : chosen.subarray(0, cut % chosen.length)];
+  /** Filler, encoded secrets and truncated ones (near misses), in random order. */
+  const body = (
+    values: Uint8Array[],
+    pieces: [Uint8Array, number, [string[], boolean, number], number][],
+    whole: boolean,
+  ) =>
+    Buffer.concat(
+      pieces.flatMap(([fill, which, how, cut]) => {
+        const form = encodeWith(how, values[which % values.length]!);
+        // A near miss is the first part of a form, at most half of it: base64 patterns leave out the characters at
+        // each end that mix in other bytes, so a form missing only its last one may still be found (and redacted).
+        return [fill, whole && cut % 3 === 0 ? form : form.subarray(0, cut % Math.ceil(form.length / 2))];
       }),
     );
-  };
-  const pieces = fc.array(fc.tuple(filler, fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 });
+  const pieces = fc.array(fc.tuple(filler, fc.nat(), chain, fc.nat()), { minLength: 1, maxLength: 6 });
   const cuts = fc.array(fc.nat(3000), { maxLength: 8 });
 
-  it('(1) no form of any secret survives, wherever it is placed and however the stream is cut', async () => {
+  it('(1) nothing that reads back as a secret survives, wherever it is placed and however the stream is cut', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(secretValue, { minLength: 1, maxLength: 3 }),
@@ -279,9 +402,9 @@ describe('properties', () => {
           for (const v of values) expect(formsIn(out, v)).toEqual([]);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
-  });
+  }, 60_000);
 
   it('(2) data holding no secret comes out byte-identical, whatever the chunking', async () => {
     await fc.assert(
@@ -300,7 +423,7 @@ describe('properties', () => {
       ),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
 
   it('(3) the stream gives exactly what redactBuffer gives, whatever the chunking', async () => {
     await fc.assert(
@@ -321,5 +444,60 @@ describe('properties', () => {
       ),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
+
+  it('(4) what a reader has at a pause and after a disconnect is the same for a true prefix and a wrong guess', async () => {
+    // The attack: make an echo send `<<` and a guess, then pause or drop. If bytes that begin a secret (or one of
+    // its encodings) were held back and others not, the reader would learn which guesses are right.
+    const rule = { holdMs: 15, tailBytes: 8, windowBytes: 64 };
+    /** Bytes given to the reader: right after the write, after the pause, and after the upstream fails. */
+    async function observe(redactor: Redactor, text: Buffer): Promise<number[]> {
+      // The clock is the test's, so that only the bytes can make a difference.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      try {
+        const stream = redactor.createStream(rule);
+        let given = 0;
+        stream.on('data', (c: Buffer) => {
+          given += c.length;
+        });
+        stream.on('error', () => {});
+        stream.write(text);
+        await tick();
+        const atOnce = given;
+        vi.advanceTimersByTime(40);
+        await tick();
+        const afterPause = given;
+        stream.destroy(new Error('dropped'));
+        await tick();
+        return [atOnce, afterPause, given];
+      } finally {
+        vi.useRealTimers();
+      }
+    }
+    await fc.assert(
+      fc.asyncProperty(
+        secretValue,
+        chain,
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        printable,
+        async (value, how, length, flip, lead) => {
+          const redactor = new Redactor([secret('S', value)]);
+          const form = encodeWith(how, value);
+          const prefix = form.subarray(0, 1 + (length % form.length));
+          // The wrong guess: the same bytes but the last, changed (never into a line break: those are not secret).
+          const wrong = Buffer.from(prefix);
+          const last = (wrong[wrong.length - 1]! + flip) % 256;
+          wrong[wrong.length - 1] = last === 0x0a || last === 0x0d ? 0x21 : last;
+          // A guess holding a whole form is redacted, by design: that is not a prefix (nor a guess: it is the secret).
+          const whole = (guess: Buffer) => redactor.redactBuffer(Buffer.concat([lead, guess])).count > 0;
+          fc.pre(!wrong.equals(prefix) && !whole(prefix) && !whole(wrong));
+          const right = await observe(redactor, Buffer.concat([lead, Buffer.from('<<'), prefix]));
+          const guess = await observe(redactor, Buffer.concat([lead, Buffer.from('<<'), wrong]));
+          expect(right).toEqual(guess);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  }, 60_000);
 });

@@ -1,6 +1,13 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Automaton } from './automaton.js';
-import { encodedForms, MIN_REDACTABLE_LENGTH, REDACTION_MARKER } from './forms.js';
+import {
+  BARRIER_CONTEXT,
+  isBarrier,
+  MIN_REDACTABLE_LENGTH,
+  REDACTION_MARKER,
+  redactionPatterns,
+} from './forms.js';
+import { Scanner } from './scanner.js';
 
 /** A secret as the redactor takes it; `SecretValue` from `@agentsecrets/keychain` satisfies this. */
 export interface RedactableSecret {
@@ -13,35 +20,90 @@ export interface RedactingStream extends Transform {
   readonly count: number;
 }
 
+/**
+ * When a stream lets bytes go (see {@link Redactor.createStream}). None of it depends on what the bytes are, only
+ * on where line breaks stand, how much has arrived and when.
+ */
+export interface ReleaseRule {
+  /** Bytes held longer than this are let go, all but the last {@link tailBytes}. Default 100 ms. */
+  readonly holdMs: number;
+  /** What stays held however long it waits, until more arrives or the stream ends. Default 256 bytes. */
+  readonly tailBytes: number;
+  /** Bytes this far behind the newest are let go whatever their age. Default 64 KiB. */
+  readonly windowBytes: number;
+}
+
+/** The engine's rule: a pause lets go of all but the last 256 bytes after 100 ms; a line ending lets go at once. */
+export const DEFAULT_RELEASE: ReleaseRule = { holdMs: 100, tailBytes: 256, windowBytes: 64 * 1024 };
+
 const MARKER = Buffer.from(REDACTION_MARKER, 'utf8');
 /** How much of the next chunk is copied to settle a held tail (a partial match longer than this falls back to a copy). */
 const BRIDGE = 512;
+const LF = 0x0a;
 
 function asBuffer(input: Uint8Array): Buffer {
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
-/** `data[0, end)` with each found `start, end` pair replaced by the marker. */
-function assemble(data: Buffer, found: readonly number[], end: number): Buffer {
-  if (found.length === 0) return end === data.length ? data : data.subarray(0, end);
+/** Sorts `start, end` pairs and merges the overlapping ones: the spans to replace. */
+function union(found: readonly number[], into: number[] = []): number[] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < found.length; i += 2) pairs.push([found[i]!, found[i + 1]!]);
+  for (let i = 0; i < into.length; i += 2) pairs.push([into[i]!, into[i + 1]!]);
+  pairs.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  const out: number[] = [];
+  for (const [start, end] of pairs) {
+    const last = out.length - 1;
+    if (last > 0 && start < out[last]!) out[last] = Math.max(out[last]!, end);
+    else out.push(start, end);
+  }
+  return out;
+}
+
+/** `data` with each span of `spans` (sorted, disjoint, inside it) replaced by the marker. */
+function assemble(data: Buffer, spans: readonly number[]): Buffer {
+  if (spans.length === 0) return data;
   const pieces: Buffer[] = [];
   let at = 0;
-  for (let i = 0; i < found.length; i += 2) {
-    pieces.push(data.subarray(at, found[i]!), MARKER);
-    at = found[i + 1]!;
+  for (let i = 0; i < spans.length; i += 2) {
+    pieces.push(data.subarray(at, spans[i]!), MARKER);
+    at = spans[i + 1]!;
   }
-  pieces.push(data.subarray(at, end));
+  pieces.push(data.subarray(at));
   return Buffer.concat(pieces);
 }
 
+/**
+ * The stream of {@link Redactor.createStream}. Offsets count from the start of the stream: `#received` bytes have
+ * arrived, `#released` have been let go, and scanning goes on from `#scanFrom` (where a partial match or an
+ * unfinished escape may begin). The chunks holding the bytes from the lower of the two are kept.
+ */
 class RedactionStream extends Transform implements RedactingStream {
-  readonly #automaton: Automaton;
-  #tail: Buffer | undefined;
+  readonly #scanner: Scanner;
+  readonly #rule: ReleaseRule;
+  #chunks: Buffer[] = [];
+  /** Offset of the first kept chunk. */
+  #chunksFrom = 0;
+  #scanFrom = 0;
+  #released = 0;
+  #received = 0;
+  /** The last bytes received, to judge a line break at the start of the next chunk (see BARRIER_CONTEXT). */
+  #last: Buffer = Buffer.alloc(0);
+  /** Where the last barrier line break ends; bytes before it are let go as soon as they are scanned. */
+  #barrierEnd = 0;
+  /** Spans to replace that end after `#released`, sorted and disjoint. */
+  #spans: number[] = [];
+  /** The output so far ends inside a span whose marker is already out. */
+  #inSpan = false;
+  /** End offset and arrival time of each chunk that is still held in part. */
+  #arrivals: { end: number; at: number }[] = [];
+  #timer: NodeJS.Timeout | undefined;
   #count = 0;
 
-  constructor(automaton: Automaton) {
+  constructor(scanner: Scanner, rule: ReleaseRule) {
     super();
-    this.#automaton = automaton;
+    this.#scanner = scanner;
+    this.#rule = rule;
   }
 
   get count(): number {
@@ -49,43 +111,187 @@ class RedactionStream extends Transform implements RedactingStream {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let data = chunk;
-    const tail = this.#tail;
-    if (tail !== undefined) {
-      this.#tail = undefined;
-      // Settle the held bytes against the start of the chunk without copying the whole chunk: scanning can restart
-      // from the root at any settled position, so the rest of the chunk is then scanned on its own.
-      const head = chunk.subarray(0, BRIDGE);
-      const bridge = Buffer.concat([tail, head]);
-      const settled = this.#emit(bridge, false);
-      if (head.length === chunk.length) {
-        callback();
-        return;
-      }
-      data =
-        settled >= tail.length
-          ? chunk.subarray(settled - tail.length)
-          : Buffer.concat([bridge.subarray(settled), chunk.subarray(BRIDGE)]);
+    if (chunk.length === 0) {
+      callback();
+      return;
     }
-    this.#emit(data, false);
+    const previous = this.#received;
+    this.#chunks.push(chunk);
+    this.#received += chunk.length;
+    this.#scanChunk(chunk, previous);
+    this.#findBarrier(chunk, previous);
+    // The break itself and the bytes it is judged by.
+    this.#last = Buffer.concat([this.#last, chunk.subarray(-BARRIER_CONTEXT - 1)]).subarray(
+      -BARRIER_CONTEXT - 1,
+    );
+    this.#arrivals.push({ end: this.#received, at: performance.now() });
+    this.#release(Math.max(this.#barrierEnd, this.#received - this.#rule.windowBytes));
+    this.#arm();
     callback();
-  }
-
-  /** Scans `data`, pushes what is settled (redacted) and keeps the rest as the tail; returns the settled length. */
-  #emit(data: Buffer, final: boolean): number {
-    const found: number[] = [];
-    const settled = this.#automaton.scan(data, final, found);
-    this.#count += found.length / 2;
-    if (settled > 0) this.push(assemble(data, found, settled));
-    // Copied: the held bytes are few (a partial match) and the source may reuse its chunk.
-    this.#tail = settled < data.length ? Buffer.from(data.subarray(settled)) : undefined;
-    return settled;
   }
 
   override _flush(callback: TransformCallback): void {
-    const tail = this.#tail;
-    if (tail !== undefined) this.#emit(tail, true);
+    const found: number[] = [];
+    const context = Math.max(this.#chunksFrom, this.#scanFrom - BARRIER_CONTEXT);
+    this.#scanner.scan(this.#slice(context, this.#received), true, found, this.#scanFrom - context);
+    this.#addSpans(found, context);
+    this.#release(this.#received);
+    this.#disarm();
     callback();
+  }
+
+  override _read(size: number): void {
+    // Room downstream again: bytes that waited out their time while it was full can go now.
+    if (this.#timer === undefined && this.#received > this.#released) this.#releaseByAge();
+    super._read(size);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Held bytes are dropped: a stream that fails mid-way gives what was let go, and nothing that depends on them.
+    this.#disarm();
+    this.#chunks = [];
+    callback(error);
+  }
+
+  /** The bytes from offset `from` to `to`, both within the kept chunks (a view when they lie in one chunk). */
+  #slice(from: number, to: number): Buffer {
+    const pieces: Buffer[] = [];
+    let at = this.#chunksFrom;
+    for (const c of this.#chunks) {
+      const end = at + c.length;
+      if (end > from && at < to) pieces.push(c.subarray(Math.max(0, from - at), Math.min(c.length, to - at)));
+      at = end;
+      if (at >= to) break;
+    }
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  /** Scans from `#scanFrom` through the new chunk, which begins at offset `previous`. */
+  #scanChunk(chunk: Buffer, previous: number): void {
+    const scanner = this.#scanner;
+    let from = this.#scanFrom;
+    if (chunk.length > BRIDGE) {
+      // Settle the held bytes (and the context a line break at the start is judged by) against the start of the
+      // chunk, copying only that much: scanning can restart at any settled position, so the rest of the chunk is
+      // then scanned on its own, in place.
+      const found: number[] = [];
+      const context = Math.max(this.#chunksFrom, from - BARRIER_CONTEXT);
+      const bridge = Buffer.concat([this.#slice(context, previous), chunk.subarray(0, BRIDGE)]);
+      from = context + scanner.scan(bridge, false, found, from - context);
+      this.#addSpans(found, context);
+    }
+    const context = Math.max(this.#chunksFrom, from - BARRIER_CONTEXT);
+    const found: number[] = [];
+    // A copy only when a partial match runs from the held bytes past the bridge, or for a small chunk.
+    const settled =
+      context >= previous
+        ? context + scanner.scan(chunk.subarray(context - previous), false, found, from - context)
+        : context + scanner.scan(this.#slice(context, this.#received), false, found, from - context);
+    this.#addSpans(found, context);
+    // A partial match longer than the window is given up (see ReleaseRule.windowBytes).
+    this.#scanFrom = Math.max(settled, this.#received - this.#rule.windowBytes);
+  }
+
+  /** Adds the spans of a scan of the bytes from offset `base`, dropping what is already let go. */
+  #addSpans(found: readonly number[], base: number): void {
+    if (found.length === 0) return;
+    const absolute = found.map((x) => x + base);
+    const merged = union(absolute, this.#spans);
+    const kept: number[] = [];
+    for (let i = 0; i < merged.length; i += 2) {
+      if (merged[i + 1]! > this.#released) kept.push(merged[i]!, merged[i + 1]!);
+    }
+    this.#spans = kept;
+  }
+
+  /** Moves `#barrierEnd` past the last line break that no match may span (see {@link isBarrier}). */
+  #findBarrier(chunk: Buffer, previous: number): void {
+    for (let i = chunk.lastIndexOf(LF); i >= BARRIER_CONTEXT; i = chunk.lastIndexOf(LF, i - 1)) {
+      if (isBarrier(chunk, i) === true) {
+        this.#barrierEnd = previous + i + 1;
+        return;
+      }
+    }
+    // Breaks near the chunk's start, and one that ended the previous chunk, are judged with the bytes before.
+    const last = this.#last;
+    const edge = Buffer.concat([last, chunk.subarray(0, BARRIER_CONTEXT + 1)]);
+    for (
+      let i = Math.min(edge.length - 1, last.length + BARRIER_CONTEXT - 1);
+      i >= last.length - 1 && i >= 0;
+      i -= 1
+    ) {
+      const offset = previous - last.length + i;
+      if (offset < this.#barrierEnd) break;
+      if (edge[i] === LF && isBarrier(edge, i) === true) {
+        this.#barrierEnd = offset + 1;
+        return;
+      }
+    }
+  }
+
+  /** Lets go of the bytes up to offset `to` (if not yet), with spans replaced by markers. */
+  #release(to: number): void {
+    if (to <= this.#released) return;
+    const data = this.#slice(this.#released, to);
+    const base = this.#released;
+    const pieces: Buffer[] = [];
+    let at = base;
+    const spans = this.#spans;
+    let i = 0;
+    while (i < spans.length && spans[i]! < to) {
+      const start = Math.max(spans[i]!, base);
+      const end = spans[i + 1]!;
+      if (start > at) {
+        pieces.push(data.subarray(at - base, start - base));
+        this.#inSpan = false;
+      }
+      if (!this.#inSpan) {
+        pieces.push(MARKER);
+        this.#count += 1;
+      }
+      this.#inSpan = end > to;
+      at = Math.min(end, to);
+      if (end > to) break;
+      i += 2;
+    }
+    if (at < to) {
+      pieces.push(data.subarray(at - base, to - base));
+      this.#inSpan = false;
+    }
+    this.#spans = spans.slice(i);
+    this.#released = to;
+    const output = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    if (output.length > 0) this.push(output);
+    while (this.#arrivals.length > 0 && this.#arrivals[0]!.end <= to) this.#arrivals.shift();
+    // Drop the chunks that hold nothing still needed (a scan reads a few bytes before where it starts).
+    const needed = Math.min(this.#scanFrom - BARRIER_CONTEXT, this.#released);
+    while (this.#chunks.length > 0 && this.#chunksFrom + this.#chunks[0]!.length <= needed) {
+      this.#chunksFrom += this.#chunks.shift()!.length;
+    }
+  }
+
+  /** Lets go of what has waited out `holdMs`, all but the tail, if there is room downstream. */
+  #releaseByAge(): void {
+    this.#timer = undefined;
+    if (this.readableLength >= this.readableHighWaterMark) return; // `_read` comes back here when there is room
+    const old = performance.now() - this.#rule.holdMs;
+    let upTo = this.#released;
+    for (const a of this.#arrivals) if (a.at <= old) upTo = a.end;
+    this.#release(Math.min(upTo, this.#received - this.#rule.tailBytes));
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    const next = this.#arrivals[0];
+    if (next === undefined || this.#received - this.#rule.tailBytes <= this.#released) return;
+    const wait = Math.max(0, next.at + this.#rule.holdMs - performance.now());
+    this.#timer = setTimeout(() => this.#releaseByAge(), wait);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
@@ -93,17 +299,27 @@ class RedactionStream extends Transform implements RedactingStream {
   }
 }
 
+/** The values to look for: each secret's, and the password half of one that reads as `user:password`. */
+function valuesOf(secret: RedactableSecret): Buffer[] {
+  const value = secret.bytes();
+  const colon = value.indexOf(0x3a);
+  const password = colon >= 0 ? value.subarray(colon + 1) : undefined;
+  return password !== undefined && password.length >= MIN_REDACTABLE_LENGTH ? [value, password] : [value];
+}
+
 /**
- * Replaces every secret — raw and in each of its encoded forms (see {@link encodedForms}) — with
- * `[REDACTED_BY_AGENTSECRETS]`, in whole buffers, header strings, or a stream.
+ * Replaces every secret, wherever it reads as one in text, with `[REDACTED_BY_AGENTSECRETS]`: in whole buffers,
+ * header strings, or a stream.
  *
- * - Values shorter than {@link MIN_REDACTABLE_LENGTH} bytes are not redacted; their names are in `skipped`.
- * - Overlapping matches resolve leftmost-longest: of the matches that start earliest, the longest is replaced, and
- *   the scan resumes after it. Any other occurrence overlapping it loses at least one byte to the marker, so no
- *   complete form of any secret is left in the output. (The one exception is a value made of the marker's own text,
- *   such as `REDACTED_BY_AGENT`, which every marker then contains.)
- * - The automaton is built once per Redactor (about a millisecond for 20 secrets); each
- *   {@link Redactor.createStream} call has its own state.
+ * - What is found: the value in either letter case, also with line breaks inside base64, and through any
+ *   composition of up to three escapings — JSON strings (`\uXXXX` of any character too), URL and form encoding,
+ *   HTML character references, base64 in either alphabet (see {@link redactionPatterns} and the scanner). The
+ *   password half of a `user:password` value is a value of its own. Values shorter than
+ *   {@link MIN_REDACTABLE_LENGTH} bytes are not redacted; their names are in `skipped`.
+ * - Overlapping matches are replaced as one span, so no complete reading of any secret is left in the output. (The
+ *   one exception is a value made of the marker's own text, such as `REDACTED_BY_AGENT`, which every marker then
+ *   contains.)
+ * - The automaton is built once per Redactor; each {@link Redactor.createStream} call has its own state.
  * - Nothing here can print a value: the patterns exist only inside a private automaton, the copies made to build it
  *   are zeroed, and `util.inspect` shows the pattern count and the skipped names.
  *
@@ -115,7 +331,7 @@ class RedactionStream extends Transform implements RedactingStream {
  * ```
  */
 export class Redactor {
-  readonly #automaton: Automaton | undefined;
+  readonly #scanner: Scanner | undefined;
   readonly #size: number;
   /** Names of the secrets too short to redact (see {@link MIN_REDACTABLE_LENGTH}). */
   readonly skipped: readonly string[];
@@ -125,22 +341,24 @@ export class Redactor {
     const seen = new Set<string>();
     const patterns: Buffer[] = [];
     for (const secret of secrets) {
-      const value = secret.bytes();
-      if (value.length < MIN_REDACTABLE_LENGTH) {
+      const values = valuesOf(secret);
+      if (values[0]!.length < MIN_REDACTABLE_LENGTH) {
         skipped.push(secret.name);
         continue;
       }
-      for (const form of encodedForms(value)) {
-        const key = form.toString('latin1');
-        if (seen.has(key)) continue;
-        seen.add(key);
-        patterns.push(form);
+      for (const value of values) {
+        for (const pattern of redactionPatterns(value)) {
+          const key = pattern.toString('latin1');
+          if (seen.has(key)) continue;
+          seen.add(key);
+          patterns.push(pattern);
+        }
       }
     }
     this.skipped = Object.freeze(skipped);
     this.#size = patterns.length;
-    this.#automaton = patterns.length === 0 ? undefined : new Automaton(patterns);
-    // The forms are our own copies; the automaton keeps only its transition table.
+    this.#scanner = patterns.length === 0 ? undefined : new Scanner(new Automaton(patterns), patterns);
+    // The patterns are our own copies; the automaton and the 4-gram filter keep only tables.
     for (const p of patterns) p.fill(0);
   }
 
@@ -152,28 +370,36 @@ export class Redactor {
   /** Redacts a whole buffer. `output` is `input` itself (as a Buffer) when nothing matched. */
   redactBuffer(input: Uint8Array): { output: Buffer; count: number } {
     const data = asBuffer(input);
-    if (this.#automaton === undefined) return { output: data, count: 0 };
+    if (this.#scanner === undefined) return { output: data, count: 0 };
     const found: number[] = [];
-    this.#automaton.scan(data, true, found);
-    return { output: assemble(data, found, data.length), count: found.length / 2 };
+    this.#scanner.scan(data, true, found);
+    const spans = union(found);
+    return { output: assemble(data, spans), count: spans.length / 2 };
   }
 
   /** Redacts a string, such as a header value, as its UTF-8 bytes. */
   redactString(input: string): { output: string; count: number } {
-    if (this.#automaton === undefined) return { output: input, count: 0 };
+    if (this.#scanner === undefined) return { output: input, count: 0 };
     const { output, count } = this.redactBuffer(Buffer.from(input, 'utf8'));
     return { output: count === 0 ? input : output.toString('utf8'), count };
   }
 
   /**
-   * A new redacting Transform with its own state. Bytes pass through as they arrive; at a chunk boundary only the
-   * bytes that are a prefix of some pattern (the automaton's current match depth, less than the longest form) are
-   * held back until the next chunk or the end, so memory stays flat whatever the body size, and an SSE event ending
-   * in `\n\n` goes out at once. A match split across any number of chunks is still replaced.
+   * A new redacting Transform with its own state. What it has let go at any moment depends only on where line
+   * breaks stand, how many bytes have arrived and when — never on whether they match a secret — so holding back
+   * cannot tell a client which bytes begin one. It lets go of:
+   * - everything up to the last line break that no match may span (see {@link isBarrier}) as soon as it is scanned,
+   *   so an SSE event or an NDJSON line goes out at once;
+   * - bytes more than `windowBytes` behind the newest;
+   * - after a pause of `holdMs` with room downstream, all but the last `tailBytes`;
+   * - everything at the end. When the stream fails instead, the held bytes are dropped.
+   * A match is replaced wherever it falls within what is held; one longer than `tailBytes` that arrives with a
+   * pause of more than `holdMs` inside it may have its start let go before it is complete. Memory stays within
+   * `windowBytes` plus a chunk.
    */
-  createStream(): RedactingStream {
-    const automaton = this.#automaton;
-    if (automaton === undefined) {
+  createStream(rule: Partial<ReleaseRule> = {}): RedactingStream {
+    const scanner = this.#scanner;
+    if (scanner === undefined) {
       const passThrough = new Transform({
         transform(chunk: Buffer, _encoding, callback: TransformCallback) {
           callback(null, chunk);
@@ -181,7 +407,7 @@ export class Redactor {
       });
       return Object.defineProperty(passThrough, 'count', { value: 0, enumerable: true }) as RedactingStream;
     }
-    return new RedactionStream(automaton);
+    return new RedactionStream(scanner, { ...DEFAULT_RELEASE, ...rule });
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -1,0 +1,281 @@
+/**
+ * Finds every place where text reads as a pattern: literally (in either case), or through escapes.
+ *
+ * Two passes over the same bytes. The literal pass is the automaton's own scan (skip filter and all). The escape
+ * pass starts only where the text holds a byte that can begin an escape (`%`, `\`, `&`, `+`) or a line break that
+ * a match may skip (see {@link isBarrier}); there it takes the automaton's state from the literal text just before
+ * (a pattern may begin literally and go on escaped), follows every reading of the escape (see {@link EscapeReader})
+ * and then the text after it, byte by byte or through further escapes, until the automaton is back at its root.
+ * Each followed path is a thread; threads that meet at the same place in the same state are followed once. A
+ * thread keeps, for each byte of its current partial match, where in the text that byte began, so a match maps back
+ * to the span of text that spells it.
+ *
+ * Matches are reported as `start, end` pairs; they may overlap (the caller redacts their union).
+ */
+import { type Automaton, ROOT } from './automaton.js';
+import { beginsEscape, EscapeReader, NEED_MORE, type Reading } from './decode.js';
+import { type BARRIER_CONTEXT, CANON, isBarrier } from './forms.js';
+
+/** 4-grams of the patterns, hashed into this many bits: locates how far back a partial match can reach. */
+const GRAM_BITS = 22;
+const GRAM_MULTIPLIER = 0x2c1b3c6d | 0;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+function gramHash(data: Uint8Array, at: number): number {
+  const word =
+    (CANON[data[at]!]! << 24) |
+    (CANON[data[at + 1]!]! << 16) |
+    (CANON[data[at + 2]!]! << 8) |
+    CANON[data[at + 3]!]!;
+  return Math.imul(word, GRAM_MULTIPLIER) >>> (32 - GRAM_BITS);
+}
+
+/** A path being followed: automaton state, position in the text, and where each matched byte began. */
+interface Thread {
+  state: number;
+  pos: number;
+  /** Text offsets of the bytes of the current partial match, oldest first (its length is the state's depth). */
+  starts: number[];
+}
+
+export class Scanner {
+  readonly #automaton: Automaton;
+  readonly #grams: Uint32Array;
+  /** `a * 256 + b` is set when canonical bytes a, b stand side by side in some pattern. */
+  readonly #pairs: Uint8Array;
+  /** Bytes that begin some pattern. */
+  readonly #firsts: Uint8Array;
+  /** Whether a space occurs in any pattern: only then can a form `+` be part of a match. */
+  readonly #plus: boolean;
+
+  constructor(automaton: Automaton, patterns: readonly Uint8Array[]) {
+    this.#automaton = automaton;
+    const grams = new Uint32Array(2 ** (GRAM_BITS - 5));
+    const pairs = new Uint8Array(256 * 256);
+    const firsts = new Uint8Array(256);
+    for (const p of patterns) {
+      firsts[p[0]!] = 1;
+      for (let i = 0; i + 1 < p.length; i += 1) pairs[p[i]! * 256 + p[i + 1]!] = 1;
+      for (let i = 0; i + 4 <= p.length; i += 1) {
+        const h = gramHash(p, i);
+        grams[h >>> 5]! |= 1 << (h & 31);
+      }
+    }
+    this.#grams = grams;
+    this.#pairs = pairs;
+    this.#firsts = firsts;
+    this.#plus = automaton.occurs(0x20);
+  }
+
+  /**
+   * Appends the `start, end` pairs of every match in `data` from offset `from` on to `found` and returns how far the
+   * data is settled: all of it when `final`, else the earliest place where a partial match (literal or escaped) or
+   * an unfinished escape begins. Only the bytes from there on can still become part of a match. The bytes before
+   * `from` are context only: no match begins there (they are settled), but they tell whether a line break at the
+   * start is a barrier (see {@link BARRIER_CONTEXT}).
+   */
+  scan(data: Buffer, final: boolean, found: number[], from = 0): number {
+    let settled: number;
+    if (from === 0) {
+      settled = this.#automaton.scan(data, final, found);
+    } else {
+      const literal: number[] = [];
+      settled = from + this.#automaton.scan(data.subarray(from), final, literal);
+      for (const x of literal) found.push(x + from);
+    }
+    const reader = new EscapeReader(data, final);
+    const visited = new Map<number, number>();
+    const unsettle = (at: number) => {
+      if (at < settled) settled = at;
+    };
+    const automaton = this.#automaton;
+    const start = (e: number) => this.#startAt(data, from, e, reader, visited, found, unsettle, final);
+    for (const starter of [0x25, 0x5c, 0x26]) {
+      for (let e = data.indexOf(starter, from); e !== -1; e = data.indexOf(starter, e + 1)) start(e);
+    }
+    // Line breaks and `+` are common in text and rarely matter: a break only inside a partial match, so after a
+    // byte that occurs in some pattern; a `+` (a space) only where a space can follow the byte before it.
+    for (const starter of [CR, LF]) {
+      for (let e = data.indexOf(starter, from); e !== -1; e = data.indexOf(starter, e + 1)) {
+        if (e > from && automaton.occurs(data[e - 1]!)) start(e);
+      }
+    }
+    if (this.#plus) {
+      const space = this.#firsts[0x20] === 1;
+      for (let e = data.indexOf(0x2b, from); e !== -1; e = data.indexOf(0x2b, e + 1)) {
+        if (space || (e > from && this.#pairs[CANON[data[e - 1]!]! * 256 + 0x20] === 1)) start(e);
+      }
+    }
+    return settled;
+  }
+
+  /** Starts the threads of the starter byte at `e`, each from the literal state just before it. */
+  #startAt(
+    data: Buffer,
+    from: number,
+    e: number,
+    reader: EscapeReader,
+    visited: Map<number, number>,
+    found: number[],
+    unsettle: (at: number) => void,
+    final: boolean,
+  ): void {
+    const automaton = this.#automaton;
+    const byte = data[e]!;
+    const isBreak = byte === LF || byte === CR;
+    const barrier = byte === LF ? isBarrier(data, e) : false;
+    if (barrier === true) return;
+    // Whether canonical byte `b` can follow the text before `e` in a match: it begins a pattern, or follows the
+    // byte before `e` in one. A cheap test that rules out most starters before any state is computed.
+    const before = e > from ? CANON[data[e - 1]!]! : -1;
+    const canFollow = (b: number) =>
+      b === LF ||
+      b === CR ||
+      this.#firsts[CANON[b]!] === 1 ||
+      (before >= 0 && this.#pairs[before * 256 + CANON[b]!] === 1);
+    let readings: readonly Reading[] = [];
+    if (isBreak) {
+      let after = e + 1;
+      while (after < data.length && (data[after] === CR || data[after] === LF)) after += 1;
+      if (
+        after < data.length &&
+        !beginsEscape(data[after]!) &&
+        (before < 0 || this.#pairs[before * 256 + CANON[data[after]!]!] === 0)
+      ) {
+        return;
+      }
+    } else {
+      if (byte === 0x2b && !canFollow(0x20)) return;
+      try {
+        readings = reader.escapesAt(e).filter((r) => canFollow(r.bytes[0]!));
+      } catch (error) {
+        if (error !== NEED_MORE) throw error;
+        unsettle(this.#partialStart(data, from, e));
+        return;
+      }
+      if (readings.length === 0) return;
+    }
+    // The literal partial match that ends here (none when the byte before is in no pattern).
+    let state = ROOT;
+    if (e > from && automaton.occurs(data[e - 1]!)) {
+      for (let i = this.#partialStart(data, from, e); i < e; i += 1) state = automaton.step(state, data[i]!);
+    }
+    // A line break can only be skipped inside a partial match; an escape needs one, or to begin a pattern itself.
+    if (state === ROOT && (isBreak || readings.every((r) => automaton.step(ROOT, r.bytes[0]!) === ROOT)))
+      return;
+    const depth = automaton.depthOf(state);
+    if (barrier === undefined) {
+      // The byte after the break decides whether it may be skipped.
+      if (!final) unsettle(e - depth);
+      return;
+    }
+    const starts = Array.from({ length: depth }, (_, i) => e - depth + i);
+    this.#follow({ state, pos: e, starts }, readings, data, reader, visited, found, unsettle, final);
+  }
+
+  /**
+   * Where the literal partial match ending at `e` can begin at the earliest: 4-grams that occur in no pattern
+   * bound it, so the automaton is run from there instead of from a pattern's length back.
+   */
+  #partialStart(data: Buffer, from: number, e: number): number {
+    const grams = this.#grams;
+    const limit = Math.max(from, e - this.#automaton.maxLength);
+    let lo = e;
+    while (lo - 4 >= limit) {
+      const h = gramHash(data, lo - 4);
+      if ((grams[h >>> 5]! & (1 << (h & 31))) === 0) break;
+      lo -= 1;
+    }
+    return Math.max(limit, lo - 3);
+  }
+
+  /**
+   * Follows a thread that stands at an escape starter or a skippable break — its first step is the escape's
+   * readings or the skip, never the plain byte, which is the literal pass's — and every thread it forks.
+   */
+  #follow(
+    first: Thread,
+    firstReadings: readonly Reading[],
+    data: Buffer,
+    reader: EscapeReader,
+    visited: Map<number, number>,
+    found: number[],
+    unsettle: (at: number) => void,
+    final: boolean,
+  ): void {
+    const automaton = this.#automaton;
+    const n = data.length;
+    const stack: Thread[] = [];
+    const partialStart = (t: Thread) => t.starts[0] ?? t.pos;
+    /** The thread after reading `bytes`, which span the text from its position to `end`; undefined at the root. */
+    const advance = (t: Thread, bytes: readonly number[], end: number): Thread | undefined => {
+      let state = t.state;
+      const starts = t.starts.slice();
+      for (const b of bytes) {
+        if (b === LF || b === CR) continue; // an escaped line break is skipped like a raw one
+        state = automaton.step(state, b);
+        starts.push(t.pos);
+        const depth = automaton.depthOf(state);
+        if (starts.length > depth) starts.splice(0, starts.length - depth);
+        const match = automaton.matchOf(state);
+        if (match > 0) found.push(starts[starts.length - match]!, end);
+      }
+      return state === ROOT ? undefined : { state, pos: end, starts };
+    };
+    /** Pushes the thread's escape readings (`known`, or read here). */
+    const branch = (t: Thread, known?: readonly Reading[]): void => {
+      let readings: readonly Reading[];
+      try {
+        readings = known ?? reader.escapesAt(t.pos);
+      } catch (e) {
+        if (e !== NEED_MORE) throw e;
+        unsettle(partialStart(t));
+        return;
+      }
+      for (const r of readings) {
+        const next = advance(t, r.bytes, r.end);
+        if (next !== undefined) stack.push(next);
+      }
+    };
+    const byte = data[first.pos]!;
+    if (byte === LF || byte === CR) stack.push({ ...first, pos: first.pos + 1 });
+    else branch(first, firstReadings);
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      for (;;) {
+        const start = partialStart(t);
+        if (t.pos >= n) {
+          if (!final) unsettle(start);
+          break;
+        }
+        const key = t.pos * 0x1000000 + t.state;
+        const seen = visited.get(key);
+        if (seen !== undefined && seen <= start) break;
+        visited.set(key, start);
+        const b = data[t.pos]!;
+        if (b === CR) {
+          t.pos += 1;
+          continue;
+        }
+        if (b === LF) {
+          const barrier = isBarrier(data, t.pos);
+          if (barrier === true) break;
+          if (barrier === undefined && !final) {
+            unsettle(start);
+            break;
+          }
+          t.pos += 1;
+          continue;
+        }
+        if (beginsEscape(b)) branch(t);
+        const next = advance(t, [b], t.pos + 1);
+        if (next === undefined) break;
+        t.state = next.state;
+        t.pos = next.pos;
+        t.starts = next.starts;
+      }
+    }
+  }
+}
