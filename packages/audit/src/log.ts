@@ -1,7 +1,7 @@
 import { appendFile, mkdir, rename, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
-import { withFileLock } from '@agentsecrets/keychain';
+import { withFileLock } from '@agentsecrets/fs';
 import { type DenialOptions, DenialSummaries } from './internal/denials.js';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
 import { applyRetention } from './internal/retention.js';
@@ -261,16 +261,16 @@ export class AuditLog {
             });
             return events;
           } catch (e) {
-            // assertHeld's VAULT_BUSY (the lock was taken from us) is an I/O failure of the log, like any other.
+            // assertHeld's FILE_BUSY (the lock was taken from us) is an I/O failure of the log, like any other.
             throw ioError(isAgentSecretsError(e) ? 'keep the lock of' : 'append to', this.path, e);
           }
         },
       );
     } catch (e) {
       if (isAgentSecretsError(e) && e.code.startsWith('AUDIT_')) throw e;
-      // The lock failed: another process held it past the timeout (VAULT_BUSY), or the lock file could not be
-      // created. Both are the audit log's I/O failing; the lock's own code would point at the vault.
-      const busy = isAgentSecretsError(e) && e.code === 'VAULT_BUSY';
+      // The lock failed: another process held it past the timeout (FILE_BUSY), or the lock file could not be
+      // created. Both are the audit log's I/O failing; the lock's own code would not say which file.
+      const busy = isAgentSecretsError(e) && e.code === 'FILE_BUSY';
       throw new AgentSecretsError(
         'AUDIT_IO',
         `cannot lock the audit log ${this.path}${busy ? ` (still held by another process after ${this.#lockTimeoutMs} ms)` : ''}`,

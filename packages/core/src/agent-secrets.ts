@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { type AuditEvent, type AuditEventInput, AuditLog } from '@agentsecrets/audit';
 import { randomId } from '@agentsecrets/crypto';
 import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
+import { readJsonFile, writeJsonFile } from '@agentsecrets/fs';
 import {
   type CallOutcome,
   type CallRequest,
@@ -23,7 +24,7 @@ import {
   type SecretValue,
 } from '@agentsecrets/keychain';
 import { policyAnchor } from './anchor.js';
-import { type HomePaths, readJsonFile, resolveHome, writeJsonFile } from './home.js';
+import { type HomePaths, resolveHome } from './home.js';
 import { assertName, type Config, ConfigSchema, type ProjectRef, type Workspace } from './model.js';
 import { type OwnerKey, unlockOwnerKey } from './owner.js';
 import {
@@ -738,7 +739,7 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
   async #saveConfig(mutate: (config: Config) => void): Promise<void> {
     const latest = (await readJsonFile(this.paths.config, ConfigSchema)) ?? this.#config;
     mutate(latest);
-    await writeJsonFile(this.paths.config, ConfigSchema.parse(latest));
+    await writeJsonFile(this.paths.config, ConfigSchema, latest);
   }
 
   /**

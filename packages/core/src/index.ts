@@ -17,6 +17,7 @@ export {
   isAgentSecretsError,
   toAgentSecretsError,
 } from '@agentsecrets/errors';
+export { isProcessAlive } from '@agentsecrets/fs';
 export {
   type CallOutcome,
   type CallResponse,
@@ -70,7 +71,6 @@ export { findProjectLink, PROJECT_LINK_PATH } from './project-link.js';
 export {
   clearProxyState,
   connectRunningProxy,
-  isProcessAlive,
   PROXY_ERROR_HEADER,
   ProxyClient,
   type ProxyState,

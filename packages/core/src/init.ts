@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
 import { randomId } from '@agentsecrets/crypto';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { readJsonFile, writeJsonFile } from '@agentsecrets/fs';
 import { type BackendName, openSecretStore } from '@agentsecrets/keychain';
 import { policyAnchor } from './anchor.js';
-import { ensureHome, readJsonFile, resolveHome, writeJsonFile } from './home.js';
+import { ensureHome, resolveHome } from './home.js';
 import {
   assertName,
   type Config,
@@ -81,7 +82,7 @@ export async function initAgentSecrets(options: InitOptions): Promise<InitResult
     workspace.projects.push(project);
   }
   config.currentProject ??= project.id;
-  await writeJsonFile(paths.config, ConfigSchema.parse(config));
+  await writeJsonFile(paths.config, ConfigSchema, config);
   if (created) {
     // The vault learns the new owner key: from now on a policy is checked against it, whatever config.json says.
     const env = options.env ?? process.env;

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { verify } from '@agentsecrets/crypto';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { readJsonFile, withFileLock, writeFileAtomic } from '@agentsecrets/fs';
 import {
   type AllowlistEntry,
   type Binding,
@@ -11,10 +12,8 @@ import {
   parseBinding,
   parsePlacement,
 } from '@agentsecrets/injection';
-import { withFileLock, writeFileAtomic } from '@agentsecrets/keychain';
 import { z } from 'zod';
 import type { PolicyAnchor, VaultRecord } from './anchor.js';
-import { readJsonFile } from './home.js';
 import type { OwnerKey } from './owner.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { readJsonFile, writeJsonFile } from './home.js';
+import { readJsonFile, writeJsonFile } from '@agentsecrets/fs';
 import { type ProjectLink, ProjectLinkSchema } from './model.js';
 
 /** The link file's place inside a project directory. */
@@ -25,6 +25,6 @@ export async function findProjectLink(
 export async function writeProjectLink(dir: string, link: ProjectLink): Promise<string> {
   const path = join(dir, PROJECT_LINK_PATH);
   await mkdir(dirname(path), { recursive: true });
-  await writeJsonFile(path, ProjectLinkSchema.parse(link));
+  await writeJsonFile(path, ProjectLinkSchema, link);
   return path;
 }

@@ -1,5 +1,6 @@
 import { unlink } from 'node:fs/promises';
 import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
+import { isProcessAlive, readJsonFile, writeJsonFile } from '@agentsecrets/fs';
 import { formatInjectionSpec } from '@agentsecrets/injection';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
@@ -10,7 +11,7 @@ import type {
   SecretInfo,
   StatusInfo,
 } from './agent-secrets.js';
-import { type HomePaths, readJsonFile, writeJsonFile } from './home.js';
+import type { HomePaths } from './home.js';
 
 /** `$AGENTSECRETS_HOME/proxy.json` (0600): how to reach the running proxy. */
 export const ProxyStateSchema = z
@@ -25,16 +26,6 @@ export const ProxyStateSchema = z
 /** The running proxy's address, pid and session token. */
 export type ProxyState = z.infer<typeof ProxyStateSchema>;
 
-/** True when a process with this pid exists (signal 0 checks without signalling). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The recorded proxy, or undefined when none is recorded or its process is gone. */
 export async function readProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
   const state = await readJsonFile(paths.proxy, ProxyStateSchema);
@@ -43,7 +34,7 @@ export async function readProxyState(paths: HomePaths): Promise<ProxyState | und
 
 /** Records the running proxy (mode 0600: the file holds the session token). */
 export async function writeProxyState(paths: HomePaths, state: ProxyState): Promise<void> {
-  await writeJsonFile(paths.proxy, ProxyStateSchema.parse(state));
+  await writeJsonFile(paths.proxy, ProxyStateSchema, state);
 }
 
 /** Removes proxy.json if it still describes process `pid`. */

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { withFileLock } from '@agentsecrets/keychain';
+import { readJsonFile, withFileLock, writeJsonFile } from '@agentsecrets/fs';
 import { type OpenedWorkspace, rosterAdmins, type SignedPolicy } from '@agentsecrets/sync';
 import { z } from 'zod';
 import type { TeamTrust, VaultRecord, WorkspaceTrust } from './anchor.js';
-import { readJsonFile, writeJsonFile } from './home.js';
 
 // sync.json keeps only what is not about trust: the versions seen and the last sync. It is also the signal that the
 // team trust record changed (a running proxy looks at its stamp). Fields of older versions are ignored.
@@ -83,7 +82,7 @@ export class TeamState {
       if (JSON.stringify(next.trust) === JSON.stringify(before) && next.file === undefined) return before;
       if (next.trust === undefined) await this.#trust.delete();
       else await this.#trust.set(next.trust);
-      await writeJsonFile(this.file, next.file ?? file);
+      await writeJsonFile(this.file, FileSchema, next.file ?? file);
       return next.trust;
     });
   }

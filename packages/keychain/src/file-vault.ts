@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   assertKdfParams,
@@ -11,11 +11,10 @@ import {
   seal,
 } from '@agentsecrets/crypto';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
-import { writeFileAtomic } from './internal/atomic-write.js';
+import { type AssertLockHeld, errnoCode, fileStamp, withFileLock, writeFileAtomic } from '@agentsecrets/fs';
 import { toOwnedBytes } from './internal/bytes.js';
-import { errnoCode, vaultIoError } from './internal/fs-errors.js';
 import { keychainCall } from './internal/keytar.js';
-import { type AssertLockHeld, withFileLock } from './internal/lock.js';
+import { asVault, vaultIoError } from './internal/vault-errors.js';
 import {
   CHECK_PLAINTEXT,
   checkAad,
@@ -232,19 +231,21 @@ export async function openFileVault(options: FileVaultOptions): Promise<SecretSt
     key = await unlock(opened, passphrase, path);
   } else {
     const fresh = await prepareNewVault(options, passphrase);
-    const winner = await withFileLock(lockPath, lockOptions, async (assertHeld) => {
-      // Another process may have created the vault while we prepared ours: theirs wins, ours is discarded.
-      const existing = await readVault(path);
-      if (existing !== undefined) return existing;
-      if (fresh.doc.key.source === 'os-keychain') {
-        const encoded = fresh.key.toString('base64');
-        await keychainCall('store the vault key', (k) =>
-          k.setPassword(VAULT_KEY_SERVICE, fresh.doc.id, encoded),
-        );
-      }
-      await writeFileAtomic(path, serializeVault(fresh.doc), assertHeld);
-      return fresh.doc;
-    });
+    const winner = await asVault(() =>
+      withFileLock(lockPath, lockOptions, async (assertHeld) => {
+        // Another process may have created the vault while we prepared ours: theirs wins, ours is discarded.
+        const existing = await readVault(path);
+        if (existing !== undefined) return existing;
+        if (fresh.doc.key.source === 'os-keychain') {
+          const encoded = fresh.key.toString('base64');
+          await keychainCall('store the vault key', (k) =>
+            k.setPassword(VAULT_KEY_SERVICE, fresh.doc.id, encoded),
+          );
+        }
+        await writeFileAtomic(path, serializeVault(fresh.doc), assertHeld);
+        return fresh.doc;
+      }),
+    );
     if (winner === fresh.doc) {
       key = fresh.key;
     } else {
@@ -284,12 +285,14 @@ function createFileVaultStore(
   };
 
   const mutate = <T>(change: (doc: VaultDocument) => { result: T; changed: boolean }): Promise<T> =>
-    withFileLock(lockPath, lockOptions, async (assertHeld: AssertLockHeld) => {
-      const doc = await current();
-      const { result, changed } = change(doc);
-      if (changed) await writeFileAtomic(path, serializeVault(doc), assertHeld);
-      return result;
-    });
+    asVault(() =>
+      withFileLock(lockPath, lockOptions, async (assertHeld: AssertLockHeld) => {
+        const doc = await current();
+        const { result, changed } = change(doc);
+        if (changed) await writeFileAtomic(path, serializeVault(doc), assertHeld);
+        return result;
+      }),
+    );
 
   const find = (doc: VaultDocument, ns: Namespace, name: string) =>
     doc.entries.findIndex((e) => e.workspace === ns.workspace && e.project === ns.project && e.name === name);
@@ -373,16 +376,10 @@ function createFileVaultStore(
       return find(doc, checked, name) !== -1;
     },
 
-    async revision() {
+    revision() {
       // Every write replaces the file (a new inode, a new change time that no process can set back), so one stat
       // tells whether any value may have changed, in this process or another.
-      try {
-        const s = await stat(path, { bigint: true });
-        return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-      } catch (error) {
-        if (errnoCode(error) === 'ENOENT') return 'missing';
-        throw vaultIoError('read vault', path, error);
-      }
+      return asVault(() => fileStamp(path));
     },
   };
 }

@@ -5,8 +5,6 @@
  * @packageDocumentation
  */
 export { type FileVaultOptions, openFileVault, type PassphraseSource } from './file-vault.js';
-export { writeFileAtomic } from './internal/atomic-write.js';
-export { type AssertLockHeld, type FileLockOptions, withFileLock } from './internal/lock.js';
 export { createMemoryStore } from './memory-store.js';
 export { assertNamespace, assertSecretName, type Namespace } from './names.js';
 export { type OpenStoreOptions, openSecretStore } from './open-store.js';

@@ -1,5 +1,5 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
-import { writeFileAtomic } from '@agentsecrets/keychain';
+import { writeFileAtomic } from '@agentsecrets/fs';
 import { z } from 'zod';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './files.js';
 

@@ -1,19 +1,9 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode } from './fs-errors.js';
+import { isProcessAlive } from './process.js';
 
 /** Temporary files this process is writing right now (full paths): never removed as leftovers. */
 export const inFlight = new Set<string>();
-
-/** True when a process with this pid exists here (signal 0 checks without signalling; EPERM means it exists). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
-}
 
 /**
  * Removes files in `dir` left by writers that died: names matching `pattern`, whose first capture group is the pid
@@ -32,7 +22,7 @@ export async function removeLeftovers(dir: string, pattern: RegExp): Promise<num
     const pid = Number(pattern.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid <= 0) continue;
     const path = join(dir, name);
-    if (pid === process.pid ? inFlight.has(path) : pidAlive(pid)) continue;
+    if (pid === process.pid ? inFlight.has(path) : isProcessAlive(pid)) continue;
     try {
       await unlink(path);
       removed += 1;

@@ -1,18 +1,16 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../test/helpers.js';
 import { withFileLock } from './lock.js';
 
 let dir: string;
-let remove: () => Promise<void>;
 beforeEach(async () => {
-  ({ dir, remove } = await tempDir());
+  dir = await mkdtemp(join(tmpdir(), 'agentsecrets-fs-'));
 });
 afterEach(async () => {
-  await remove();
+  await rm(dir, { recursive: true, force: true });
 });
 
 /** The pid of a process that has exited, so it is certainly not running now (unless the pid is reused at once). */
@@ -70,7 +68,7 @@ describe('withFileLock', () => {
     expect(await withFileLock(lock, { timeoutMs: 0 }, async () => 'ran')).toBe('ran');
   });
 
-  it('waits for a live holder, then gives up with VAULT_BUSY naming its pid', async () => {
+  it('waits for a live holder, then gives up with FILE_BUSY naming its pid', async () => {
     const lock = join(dir, 'v.lock');
     await writeFile(lock, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'live' }));
     let ran = false;
@@ -79,7 +77,7 @@ describe('withFileLock', () => {
         ran = true;
       }),
     ).rejects.toMatchObject({
-      code: 'VAULT_BUSY',
+      code: 'FILE_BUSY',
       message: expect.stringContaining(`process ${process.ppid}`),
     });
     expect(ran).toBe(false);
@@ -101,7 +99,7 @@ describe('withFileLock', () => {
     await expect(
       withFileLock(lock, { timeoutMs: 20, staleMs: 60_000 }, async () => 'ran'),
     ).rejects.toMatchObject({
-      code: 'VAULT_BUSY',
+      code: 'FILE_BUSY',
     });
     const old = new Date(Date.now() - 120_000);
     await utimes(lock, old, old);
@@ -145,7 +143,7 @@ describe('withFileLock', () => {
         await writeFile(lock, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'thief' }));
         await assertHeld();
       }),
-    ).rejects.toMatchObject({ code: 'VAULT_BUSY' });
+    ).rejects.toMatchObject({ code: 'FILE_BUSY' });
     // Releasing does not remove a lock that is not ours.
     expect(await readdir(dir)).toEqual(['v.lock']);
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { errnoCode, vaultIoError } from './fs-errors.js';
+import { errnoCode, fileIoError } from './errors.js';
 import { escapeName, inFlight, removeLeftovers } from './leftovers.js';
 
 /** Fsyncs a directory so a rename in it survives a crash. Platforms that cannot (Windows) are skipped quietly. */
@@ -13,7 +13,7 @@ async function fsyncDirectory(dir: string): Promise<void> {
   } catch (error) {
     const code = errnoCode(error);
     if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') {
-      throw vaultIoError('sync the directory', dir, error);
+      throw fileIoError('sync the directory', dir, error);
     }
   } finally {
     await handle?.close().catch(() => undefined);
@@ -40,7 +40,7 @@ export async function writeFileAtomic(
     handle = await open(temp, 'wx', 0o600);
   } catch (error) {
     inFlight.delete(temp);
-    throw vaultIoError('create a temporary file in', dir, error);
+    throw fileIoError('create a temporary file in', dir, error);
   }
   try {
     try {
@@ -53,7 +53,7 @@ export async function writeFileAtomic(
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    if (errnoCode(error) !== undefined) throw vaultIoError('write', path, error);
+    if (errnoCode(error) !== undefined) throw fileIoError('write', path, error);
     throw error;
   } finally {
     inFlight.delete(temp);

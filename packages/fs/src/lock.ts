@@ -4,18 +4,19 @@ import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentSecretsError } from '@agentsecrets/errors';
-import { errnoCode, vaultIoError } from './fs-errors.js';
-import { escapeName, inFlight, pidAlive, removeLeftovers } from './leftovers.js';
+import { errnoCode, fileIoError } from './errors.js';
+import { escapeName, inFlight, removeLeftovers } from './leftovers.js';
+import { isProcessAlive } from './process.js';
 
 /** Options for {@link withFileLock}. */
 export interface FileLockOptions {
-  /** How long to wait for another holder before giving up with `VAULT_BUSY`. */
+  /** How long to wait for another holder before giving up with `FILE_BUSY`. */
   readonly timeoutMs: number;
   /** How old a lock written on another host must be before it is taken as abandoned (its pid cannot be checked). */
   readonly staleMs?: number;
 }
 
-/** Checks, just before a commit, that the lock is still ours; throws `VAULT_BUSY` when it is not. */
+/** Checks, just before a commit, that the lock is still ours; throws `FILE_BUSY` when it is not. */
 export type AssertLockHeld = () => Promise<void>;
 
 interface LockOwner {
@@ -65,7 +66,7 @@ async function readText(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
-    throw vaultIoError('read the lock file', path, error);
+    throw fileIoError('read the lock file', path, error);
   }
 }
 
@@ -81,7 +82,7 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
     try {
       await writeNew(temp, JSON.stringify(owner));
     } catch (error) {
-      throw vaultIoError('create the lock file', lockPath, error);
+      throw fileIoError('create the lock file', lockPath, error);
     }
     heldNonces.add(owner.nonce);
     try {
@@ -90,7 +91,7 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
     } catch (error) {
       heldNonces.delete(owner.nonce);
       if (errnoCode(error) === 'EEXIST') return false;
-      throw vaultIoError('create the lock file', lockPath, error);
+      throw fileIoError('create the lock file', lockPath, error);
     }
   } finally {
     await unlink(temp).catch(() => undefined);
@@ -127,7 +128,7 @@ async function inspectLock(lockPath: string, staleMs: number): Promise<LockState
     if (owner.pid === process.pid) {
       return heldNonces.has(owner.nonce) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
     }
-    return pidAlive(owner.pid) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
+    return isProcessAlive(owner.pid) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
   }
   // No owner we can check — another host's (judged by age), or none at all (abandoned after a short grace).
   let mtimeMs: number;
@@ -135,7 +136,7 @@ async function inspectLock(lockPath: string, staleMs: number): Promise<LockState
     mtimeMs = (await stat(lockPath)).mtimeMs;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { kind: 'gone' };
-    throw vaultIoError('inspect the lock file', lockPath, error);
+    throw fileIoError('inspect the lock file', lockPath, error);
   }
   const limit = owner === undefined ? UNREADABLE_GRACE_MS : staleMs;
   return Date.now() - mtimeMs > limit ? { kind: 'stale', text } : { kind: 'live', pid: owner?.pid };
@@ -152,7 +153,7 @@ async function breakStale(lockPath: string, staleText: string): Promise<void> {
     await rename(lockPath, aside);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return;
-    throw vaultIoError('remove the stale lock file', lockPath, error);
+    throw fileIoError('remove the stale lock file', lockPath, error);
   }
   try {
     const moved = await readText(aside);
@@ -197,7 +198,7 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
     if (Date.now() >= deadline) {
       const holder = state.pid === undefined ? 'another process' : `process ${state.pid}`;
       throw new AgentSecretsError(
-        'VAULT_BUSY',
+        'FILE_BUSY',
         `${holder} holds ${lockPath}; gave up waiting after ${options.timeoutMs} ms`,
         {
           hint: 'try again in a moment; if no agentsecrets process is running, delete the lock file',
@@ -213,7 +214,7 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
 /**
  * Runs `body` while holding an exclusive lock file at `lockPath`, created with `O_EXCL` and holding this process's
  * pid, host and a random nonce. A lock whose pid is dead on this host is taken as abandoned and removed; waiting for
- * a live one is bounded by `timeoutMs` and ends in `VAULT_BUSY`. `body` receives a check to call right before it
+ * a live one is bounded by `timeoutMs` and ends in `FILE_BUSY`. `body` receives a check to call right before it
  * commits, so a holder that was wrongly judged stale does not overwrite another writer's work.
  */
 export function withFileLock<T>(
@@ -226,7 +227,7 @@ export function withFileLock<T>(
     const assertHeld: AssertLockHeld = async () => {
       const text = await readText(lockPath);
       if (text === undefined || parseOwner(text)?.nonce !== owner.nonce) {
-        throw new AgentSecretsError('VAULT_BUSY', `lost the lock ${lockPath} before committing`, {
+        throw new AgentSecretsError('FILE_BUSY', `lost the lock ${lockPath} before committing`, {
           hint: 'another process removed the lock; try again, nothing was written',
         });
       }

@@ -1,0 +1,14 @@
+/**
+ * The files under the AgentSecrets home, whoever writes them (the vault, the audit log, config and policy, the proxy
+ * state): an exclusive lock file safe across processes, atomic replacement, validated JSON files, change stamps and
+ * the pid-alive check. Failures are `FILE_IO` and `FILE_BUSY`, named by path and errno code only; a package that
+ * owns a file may translate them into its own codes.
+ *
+ * @packageDocumentation
+ */
+export { writeFileAtomic } from './atomic-write.js';
+export { errnoCode, fileIoError } from './errors.js';
+export { readJsonFile, writeJsonFile } from './json.js';
+export { type AssertLockHeld, type FileLockOptions, withFileLock } from './lock.js';
+export { isProcessAlive } from './process.js';
+export { fileStamp, StampedCache } from './stamp.js';

@@ -1,0 +1,53 @@
+import { stat } from 'node:fs/promises';
+import { errnoCode, fileIoError } from './errors.js';
+
+/**
+ * A cheap token that changes whenever the file at `path` is replaced or written: device, inode, size, and the
+ * modification and change times in nanoseconds (no process can set the change time back). `missing` when there is
+ * no file. One `stat`, no read.
+ */
+export async function fileStamp(path: string): Promise<string> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return 'missing';
+    throw fileIoError('look at', path, error);
+  }
+}
+
+/**
+ * A value derived from a file, kept until the file changes: the file's {@link fileStamp} is looked at (one stat) at
+ * most every `recheckMs`, and the value is loaded again only when the stamp differs. A load that throws keeps
+ * nothing, so the next call loads again; {@link invalidate} forces the next call to.
+ */
+export class StampedCache<T> {
+  readonly #path: string;
+  readonly #recheckMs: number;
+  #kept: { readonly stamp: string; readonly value: T } | undefined;
+  #checkedAt = 0;
+
+  constructor(path: string, recheckMs: number) {
+    this.#path = path;
+    this.#recheckMs = recheckMs;
+  }
+
+  /** The value for the file as it is now (or as it was at most `recheckMs` ago). */
+  async get(load: () => Promise<T>): Promise<T> {
+    const now = performance.now();
+    const kept = this.#kept;
+    if (kept !== undefined && now - this.#checkedAt < this.#recheckMs) return kept.value;
+    const stamp = await fileStamp(this.#path);
+    this.#checkedAt = now;
+    if (kept?.stamp === stamp) return kept.value;
+    this.#kept = undefined;
+    const value = await load();
+    this.#kept = { stamp, value };
+    return value;
+  }
+
+  /** Drops the kept value: the next {@link get} loads. */
+  invalidate(): void {
+    this.#kept = undefined;
+  }
+}
