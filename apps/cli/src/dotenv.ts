@@ -1,6 +1,6 @@
-import { AgentSecretsError } from '@agentsecrets/core';
+import { AgentSecretsError, SECRET_NAME_PATTERN } from '@agentsecrets/core';
 
-const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+const KEY = SECRET_NAME_PATTERN;
 
 function unescapeDouble(text: string): string {
   return text.replace(

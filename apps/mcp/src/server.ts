@@ -2,6 +2,7 @@ import {
   type CredentialClient,
   parseInjectionObject,
   readLast,
+  SECRET_NAME_PATTERN,
   toAgentSecretsError,
 } from '@agentsecrets/core';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -20,7 +21,7 @@ export interface McpServerOptions {
 
 const VERSION = '0.1.0';
 const HEADER_STYLES = ['bearer', 'basic', 'header:NAME'] as const;
-const KEY = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/);
+const KEY = z.string().regex(SECRET_NAME_PATTERN);
 
 function ok<T extends Record<string, unknown>>(structured: T, text: string): CallToolResult {
   return { content: [{ type: 'text', text }], structuredContent: structured };

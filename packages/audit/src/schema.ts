@@ -1,4 +1,5 @@
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { SECRET_NAME_PATTERN } from '@agentsecrets/names';
 import { z } from 'zod';
 
 // Every string field is bounded to a charset and length that hold names, codes and facts. None is free text: a
@@ -6,9 +7,6 @@ import { z } from 'zod';
 // ids and reasons are short tokens with no quotes, '=', '?', '&' or whitespace other than a plain space. What such a
 // token spells is up to the caller (reasons are error codes by convention); what it cannot do is carry a header
 // line, a query string or a JSON blob.
-
-/** A secret's name. */
-const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
 // scheme://host[:port]/path. Host: a DNS name (letters, digits, '-', '_', '.') or a bracketed IPv6 literal. The
 // path is printable ASCII without '?', '#' or space — what WHATWG `URL.pathname` produces — and may hold '@'
@@ -49,7 +47,7 @@ export const AuditEventSchema = z
       .nullable(),
     /** `scheme://host[:port]/path`: never a query, a fragment or userinfo. */
     target: z.string().max(2048).regex(TARGET).nullable(),
-    secret_keys: z.array(z.string().regex(KEY)).max(64),
+    secret_keys: z.array(z.string().regex(SECRET_NAME_PATTERN)).max(64),
     styles: z.array(z.enum(STYLES)).max(16),
     status: z.enum(STATUSES),
     /** An error code or a short fact (`DOMAIN_NOT_ALLOWED`, `owner_reveal`), never a message from elsewhere. */

@@ -40,6 +40,7 @@ export {
   type SecretStore,
   SecretValue,
 } from '@agentsecrets/keychain';
+export { isSecretName, SECRET_NAME_PATTERN } from '@agentsecrets/names';
 export {
   type AgentCallRequest,
   AgentSecrets,

@@ -12,11 +12,10 @@ import {
   parseBinding,
   parsePlacement,
 } from '@agentsecrets/injection';
+import { SECRET_NAME_PATTERN } from '@agentsecrets/names';
 import { z } from 'zod';
 import type { PolicyAnchor, VaultRecord } from './anchor.js';
 import type { OwnerKey } from './owner.js';
-
-const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
 // `inject` names where the secret may be written there (`query:api_key`, `body:a.b`, …); absent, the header styles.
 // Records written before it existed have no `inject` and are read (and verify) exactly as before.
@@ -29,8 +28,8 @@ const BindingRecordSchema = z
   .strict();
 const ProjectPolicySchema = z
   .object({
-    bindings: z.record(z.string().regex(KEY), z.array(BindingRecordSchema)),
-    releasable: z.array(z.string().regex(KEY)),
+    bindings: z.record(z.string().regex(SECRET_NAME_PATTERN), z.array(BindingRecordSchema)),
+    releasable: z.array(z.string().regex(SECRET_NAME_PATTERN)),
   })
   .strict();
 const WorkspacePolicySchema = z

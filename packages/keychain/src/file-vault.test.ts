@@ -224,6 +224,21 @@ describe('file vault', () => {
     }
   });
 
+  it('names the field that is wrong in a corrupt file, never what it holds', async () => {
+    await openVault();
+    const doc = await readJson();
+    const canary = 'sk_live_VAULT_FORMAT_CANARY_4242';
+    doc.entries.push({ workspace: 'local', project: 'demo', name: `${canary}!`, value: 'AAAA' });
+    await writeJson(doc);
+    const error = await openVault().catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'VAULT_CORRUPT',
+      message: expect.stringContaining('entries.0.name'),
+    });
+    expect(JSON.stringify(error)).not.toContain(canary);
+    expect(String((error as Error).message)).not.toContain(canary);
+  });
+
   it('refuses to write over a file that became corrupt after it was opened', async () => {
     const store = await openVault();
     await store.set(NS, 'K', 'v');

@@ -12,6 +12,7 @@ import {
 } from '@agentsecrets/crypto';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
 import { type AssertLockHeld, errnoCode, fileStamp, withFileLock, writeFileAtomic } from '@agentsecrets/fs';
+import { assertNamespace, assertSecretName, type Namespace } from '@agentsecrets/names';
 import { toOwnedBytes } from './internal/bytes.js';
 import { keychainCall } from './internal/keytar.js';
 import { asVault, vaultIoError } from './internal/vault-errors.js';
@@ -28,7 +29,6 @@ import {
   type VaultDocument,
   type VaultKeySource,
 } from './internal/vault-format.js';
-import { assertNamespace, assertSecretName, type Namespace } from './names.js';
 import { probeOsKeychain } from './os-store.js';
 import { SecretValue } from './secret-value.js';
 import type { SecretStore } from './types.js';

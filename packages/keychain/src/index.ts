@@ -4,9 +4,10 @@
  *
  * @packageDocumentation
  */
+
+export { assertNamespace, assertSecretName, type Namespace } from '@agentsecrets/names';
 export { type FileVaultOptions, openFileVault, type PassphraseSource } from './file-vault.js';
 export { createMemoryStore } from './memory-store.js';
-export { assertNamespace, assertSecretName, type Namespace } from './names.js';
 export { type OpenStoreOptions, openSecretStore } from './open-store.js';
 export { createOsStore, type OsStoreOptions, type ProbeOptions, probeOsKeychain } from './os-store.js';
 export { SecretValue } from './secret-value.js';

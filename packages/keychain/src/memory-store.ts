@@ -1,5 +1,5 @@
+import { assertNamespace, assertSecretName, type Namespace } from '@agentsecrets/names';
 import { toOwnedBytes } from './internal/bytes.js';
-import { assertNamespace, assertSecretName, type Namespace } from './names.js';
 import { SecretValue } from './secret-value.js';
 import type { SecretStore } from './types.js';
 

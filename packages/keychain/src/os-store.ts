@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { AgentSecretsError } from '@agentsecrets/errors';
+import { assertNamespace, assertSecretName, type Namespace } from '@agentsecrets/names';
 import { toOwnedBytes } from './internal/bytes.js';
 import { keychainCall, loadKeytar, within } from './internal/keytar.js';
 import { decodeFromKeychain, encodeForKeychain } from './internal/value-codec.js';
-import { assertNamespace, assertSecretName, type Namespace } from './names.js';
 import { SecretValue } from './secret-value.js';
 import type { SecretStore } from './types.js';
 
 /** Options for {@link createOsStore}. */
 export interface OsStoreOptions {
-  /** The service-name prefix; each namespace is the service `<service>/<workspace>/<project>`. Default `agentsecrets`. */
+  /**
+   * The service-name prefix; each namespace is the service `<service>/<workspace>/<project>`. Default `agentsecrets`;
+   * tests and benchmarks use one of their own so they never touch a user's items.
+   */
   readonly service?: string;
 }
 
@@ -32,20 +34,6 @@ const DEFAULT_SERVICE = 'agentsecrets';
  */
 export function createOsStore(options: OsStoreOptions = {}): SecretStore {
   const prefix = options.service ?? DEFAULT_SERVICE;
-  if (
-    typeof prefix !== 'string' ||
-    prefix.length === 0 ||
-    prefix.length > 200 ||
-    ![...prefix].every((c) => c >= ' ' && c !== '\x7f')
-  ) {
-    throw new AgentSecretsError(
-      'INVALID_ARGUMENT',
-      'the keychain service prefix must be a short printable string',
-      {
-        hint: `leave it out to use "${DEFAULT_SERVICE}"`,
-      },
-    );
-  }
   const serviceFor = (ns: Namespace): string => {
     const checked = assertNamespace(ns);
     return `${prefix}/${checked.workspace}/${checked.project}`;

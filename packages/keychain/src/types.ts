@@ -1,4 +1,4 @@
-import type { Namespace } from './names.js';
+import type { Namespace } from '@agentsecrets/names';
 import type { SecretValue } from './secret-value.js';
 
 /** The vault backends: the OS keychain, an encrypted vault file, or process memory. */

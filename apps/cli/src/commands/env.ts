@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import { AgentSecretsError } from '@agentsecrets/core';
+import { AgentSecretsError, isSecretName } from '@agentsecrets/core';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { json, readStdin, usage } from '../io.js';
@@ -99,7 +99,7 @@ export function registerEnv(program: Command, ctx: Context): void {
       }
       const ids = [...new Set(r.ids as string[])];
       const core = await ctx.core();
-      const valid = ids.filter((id) => /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(id));
+      const valid = ids.filter((id) => isSecretName(id));
       const release = await core.release(valid, 'exec');
       const values: Record<string, string> = {};
       const errors: Record<string, { message: string; code: string }> = {};

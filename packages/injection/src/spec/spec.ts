@@ -1,4 +1,5 @@
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { isSecretName } from '@agentsecrets/names';
 
 /** The six ways a credential can be put into a request. */
 export type InjectionStyle = 'bearer' | 'basic' | 'header' | 'query' | 'body' | 'form';
@@ -24,7 +25,6 @@ export interface InjectionSpec {
 }
 
 const TARGETED: ReadonlySet<InjectionStyle> = new Set(['header', 'query', 'body', 'form']);
-const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 // RFC 9110 token: what may stand in a header name.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Headers whose value the transport owns; injecting into them would break framing or routing.
@@ -72,7 +72,7 @@ export function createInjectionSpec(style: string, target: string | undefined, k
     );
   }
   const s = normalizedStyle as InjectionStyle;
-  if (!KEY_PATTERN.test(key)) {
+  if (!isSecretName(key)) {
     // Not quoted: a value pasted where a name belongs must not be echoed back.
     throw invalid(
       `the secret named for the ${s} injection is not a valid secret name`,

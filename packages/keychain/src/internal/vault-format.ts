@@ -1,5 +1,7 @@
 import { assertKdfParams, type KdfParams } from '@agentsecrets/crypto';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
+import { NAMESPACE_ID_PATTERN, SECRET_NAME_PATTERN } from '@agentsecrets/names';
+import { z } from 'zod';
 
 /** The `format` field of every vault file. */
 export const VAULT_FORMAT = 'agentsecrets-vault';
@@ -44,8 +46,39 @@ export interface VaultDocument {
 
 const ID = /^[0-9a-f]{32}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
-const NAMESPACE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Base64 of at least `minBytes` bytes. */
+const base64 = (minBytes: number) =>
+  z
+    .string()
+    .min(Math.ceil(minBytes / 3) * 4)
+    .regex(BASE64);
+
+// The file format. Unknown fields are dropped (and not written back); KDF parameters are checked after the shape, by
+// crypto's floors, so a weakened file is KDF_PARAMS_TOO_WEAK rather than merely malformed.
+const KeySourceSchema = z.discriminatedUnion('source', [
+  z.object({
+    source: z.literal('passphrase'),
+    kdf: z.literal('argon2id'),
+    salt: base64(16),
+    params: z.unknown(),
+  }),
+  z.object({ source: z.literal('os-keychain') }),
+]);
+const EntrySchema = z.object({
+  workspace: z.string().regex(NAMESPACE_ID_PATTERN),
+  project: z.string().regex(NAMESPACE_ID_PATTERN),
+  name: z.string().regex(SECRET_NAME_PATTERN),
+  value: base64(1),
+});
+const VaultSchema = z.object({
+  format: z.literal(VAULT_FORMAT),
+  version: z.literal(VAULT_VERSION),
+  id: z.string().regex(ID),
+  key: KeySourceSchema,
+  check: base64(16),
+  entries: z.array(EntrySchema),
+});
 
 function corrupt(path: string, what: string, cause?: unknown): AgentSecretsError {
   return new AgentSecretsError('VAULT_CORRUPT', `vault ${path} is not a valid vault file: ${what}`, {
@@ -54,23 +87,9 @@ function corrupt(path: string, what: string, cause?: unknown): AgentSecretsError
   });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isBase64(value: unknown, minBytes: number): value is string {
-  return typeof value === 'string' && value.length >= Math.ceil(minBytes / 3) * 4 && BASE64.test(value);
-}
-
-function parseKey(raw: unknown, path: string): VaultKeySource {
-  if (!isRecord(raw)) throw corrupt(path, 'no key description');
-  if (raw.source === 'os-keychain') return { source: 'os-keychain' };
-  if (raw.source !== 'passphrase') throw corrupt(path, 'unknown key source');
-  if (raw.kdf !== 'argon2id') throw corrupt(path, 'unknown key derivation');
-  if (!isBase64(raw.salt, 16)) throw corrupt(path, 'salt missing or shorter than 16 bytes');
-  let params: KdfParams;
+function checkKdfParams(raw: unknown, path: string): KdfParams {
   try {
-    params = assertKdfParams(raw.params);
+    return assertKdfParams(raw);
   } catch (error) {
     if (isAgentSecretsError(error) && error.code === 'KDF_PARAMS_TOO_WEAK') {
       throw new AgentSecretsError(
@@ -84,23 +103,6 @@ function parseKey(raw: unknown, path: string): VaultKeySource {
     }
     throw corrupt(path, 'invalid key derivation parameters', error);
   }
-  return { source: 'passphrase', kdf: 'argon2id', salt: raw.salt, params };
-}
-
-function parseEntry(raw: unknown, index: number, path: string): VaultEntry {
-  if (
-    !isRecord(raw) ||
-    typeof raw.workspace !== 'string' ||
-    !NAMESPACE_ID.test(raw.workspace) ||
-    typeof raw.project !== 'string' ||
-    !NAMESPACE_ID.test(raw.project) ||
-    typeof raw.name !== 'string' ||
-    !SECRET_NAME.test(raw.name) ||
-    !isBase64(raw.value, 1)
-  ) {
-    throw corrupt(path, `entry ${index} is malformed`);
-  }
-  return { workspace: raw.workspace, project: raw.project, name: raw.name, value: raw.value };
 }
 
 /** Parses and validates a vault file; anything unexpected is `VAULT_CORRUPT`, weakened KDF parameters `KDF_PARAMS_TOO_WEAK`. */
@@ -111,29 +113,46 @@ export function parseVault(text: string, path: string): VaultDocument {
   } catch (error) {
     throw corrupt(path, 'it is not JSON', error);
   }
-  if (!isRecord(raw) || raw.format !== VAULT_FORMAT) throw corrupt(path, 'it is not an agentsecrets vault');
-  if (raw.version !== VAULT_VERSION) {
-    if (typeof raw.version === 'number' && raw.version > VAULT_VERSION) {
-      throw new AgentSecretsError(
-        'VAULT_CORRUPT',
-        `vault ${path} has format version ${raw.version}, newer than this agentsecrets reads (${VAULT_VERSION})`,
-        { hint: 'upgrade agentsecrets; the file was left untouched' },
-      );
-    }
-    throw corrupt(path, 'unknown format version');
+  const head = z.object({ format: z.literal(VAULT_FORMAT), version: z.unknown() }).safeParse(raw);
+  if (!head.success) throw corrupt(path, 'it is not an agentsecrets vault');
+  const { version } = head.data;
+  if (typeof version === 'number' && version > VAULT_VERSION) {
+    throw new AgentSecretsError(
+      'VAULT_CORRUPT',
+      `vault ${path} has format version ${version}, newer than this agentsecrets reads (${VAULT_VERSION})`,
+      { hint: 'upgrade agentsecrets; the file was left untouched' },
+    );
   }
-  if (typeof raw.id !== 'string' || !ID.test(raw.id)) throw corrupt(path, 'invalid vault id');
-  const key = parseKey(raw.key, path);
-  if (!isBase64(raw.check, 16)) throw corrupt(path, 'invalid check value');
-  if (!Array.isArray(raw.entries)) throw corrupt(path, 'no entry list');
-  const entries = raw.entries.map((entry, index) => parseEntry(entry, index, path));
+  const parsed = VaultSchema.safeParse(raw);
+  if (!parsed.success) {
+    // Names the field, never its content: the file's own text is not shown.
+    const where = parsed.error.issues[0]?.path.join('.') || '(top level)';
+    throw corrupt(path, `invalid field ${where}`);
+  }
+  const doc = parsed.data;
+  const key: VaultKeySource =
+    doc.key.source === 'passphrase'
+      ? {
+          source: 'passphrase',
+          kdf: 'argon2id',
+          salt: doc.key.salt,
+          params: checkKdfParams(doc.key.params, path),
+        }
+      : { source: 'os-keychain' };
   const seen = new Set<string>();
-  for (const entry of entries) {
+  for (const entry of doc.entries) {
     const identity = entryIdentity(entry.workspace, entry.project, entry.name);
     if (seen.has(identity)) throw corrupt(path, `secret ${entry.name} appears twice`);
     seen.add(identity);
   }
-  return { format: VAULT_FORMAT, version: VAULT_VERSION, id: raw.id, key, check: raw.check, entries };
+  return {
+    format: VAULT_FORMAT,
+    version: VAULT_VERSION,
+    id: doc.id,
+    key,
+    check: doc.check,
+    entries: doc.entries,
+  };
 }
 
 function compareEntries(a: VaultEntry, b: VaultEntry): number {

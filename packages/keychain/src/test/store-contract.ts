@@ -1,5 +1,5 @@
+import type { Namespace } from '@agentsecrets/names';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Namespace } from '../names.js';
 import { SecretValue } from '../secret-value.js';
 import type { BackendName, SecretStore } from '../types.js';
 import { uniqueId } from './helpers.js';

@@ -8,8 +8,20 @@ export interface Namespace {
   readonly project: string;
 }
 
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
-const NAMESPACE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * What a secret may be called, everywhere: the vault, the policy, injection specs, the audit log, the sync wire,
+ * dotenv import, the MCP tools. Names fit an environment variable, a keychain account and a JSON key without escaping,
+ * and are safe to show (a name is never a value).
+ */
+export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+
+/** What a workspace or project id (a store namespace) may be: joined into keychain service names and file keys. */
+export const NAMESPACE_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** True when `name` is a valid secret name ({@link SECRET_NAME_PATTERN}). */
+export function isSecretName(name: unknown): name is string {
+  return typeof name === 'string' && SECRET_NAME_PATTERN.test(name);
+}
 
 const SECRET_NAME_HINT =
   'a secret name starts with a letter or `_` and continues with letters, digits, `_`, `.` or `-` (at most 128 characters), e.g. STRIPE_KEY';
@@ -35,8 +47,8 @@ function describeMismatch(input: string, max: number, firstAllowsDigit: boolean)
 /**
  * Checks a secret name and returns it unchanged, or throws `INVALID_SECRET_NAME` with a hint.
  *
- * Names are `^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`: they fit an environment variable, a keychain account and a JSON key
- * without escaping. The error never quotes the rejected string, since it may be a value pasted in the wrong place.
+ * Names match {@link SECRET_NAME_PATTERN}. The error never quotes the rejected string, since it may be a value pasted
+ * in the wrong place.
  *
  * @example
  * ```ts
@@ -45,7 +57,7 @@ function describeMismatch(input: string, max: number, firstAllowsDigit: boolean)
  * ```
  */
 export function assertSecretName(name: string): string {
-  if (typeof name === 'string' && SECRET_NAME.test(name)) return name;
+  if (isSecretName(name)) return name;
   const reason = typeof name === 'string' ? describeMismatch(name, 128, false) : `it is a ${typeof name}`;
   throw new AgentSecretsError('INVALID_SECRET_NAME', `invalid secret name: ${reason}`, {
     hint: SECRET_NAME_HINT,
@@ -53,8 +65,8 @@ export function assertSecretName(name: string): string {
 }
 
 /**
- * Checks a {@link Namespace} and returns a frozen copy, or throws `INVALID_ARGUMENT`. Workspace and project ids are
- * `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`, so they can be joined into a keychain service name or a file key safely.
+ * Checks a {@link Namespace} and returns a frozen copy, or throws `INVALID_ARGUMENT`. Workspace and project ids match
+ * {@link NAMESPACE_ID_PATTERN}, so they can be joined into a keychain service name or a file key safely.
  */
 export function assertNamespace(ns: Namespace): Namespace {
   if (typeof ns !== 'object' || ns === null) {
@@ -68,7 +80,7 @@ export function assertNamespace(ns: Namespace): Namespace {
   }
   for (const field of ['workspace', 'project'] as const) {
     const id: unknown = ns[field];
-    if (typeof id === 'string' && NAMESPACE_ID.test(id)) continue;
+    if (typeof id === 'string' && NAMESPACE_ID_PATTERN.test(id)) continue;
     const reason = typeof id === 'string' ? describeMismatch(id, 128, true) : `it is ${typeof id}`;
     throw new AgentSecretsError('INVALID_ARGUMENT', `invalid ${field} id: ${reason}`, {
       hint: `a ${field} id uses letters, digits, \`_\`, \`.\` and \`-\`, starts with a letter, digit or \`_\`, at most 128 characters`,
