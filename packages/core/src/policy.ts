@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { verify } from '@agentsecrets/crypto';
 import { AgentSecretsError } from '@agentsecrets/errors';
-import { readJsonFile, withFileLock, writeFileAtomic } from '@agentsecrets/fs';
+import { readJsonFile, StampedCache, withFileLock, writeFileAtomic } from '@agentsecrets/fs';
 import {
   type AllowlistEntry,
   type Binding,
@@ -114,8 +114,7 @@ export class PolicyStore {
   /** The newest serial this process has accepted: a rollback is refused even if the vault was restored too. */
   #highWater = 0;
   #body: PolicyBody = emptyBody();
-  #stamp = '';
-  #checkedAt = 0;
+  readonly #file: StampedCache<PolicyBody>;
   #effective = new Map<string, EffectivePolicy>();
 
   /**
@@ -126,6 +125,7 @@ export class PolicyStore {
     this.#path = path;
     this.#publicKey = ownerPublicKey;
     this.#anchor = anchor;
+    this.#file = new StampedCache(path, RECHECK_MS);
   }
 
   #lock<T>(body: (assertHeld: () => Promise<void>) => Promise<T>): Promise<T> {
@@ -166,28 +166,14 @@ export class PolicyStore {
    * at most every {@link RECHECK_MS} ms: a policy change applies to calls starting after that.
    */
   async refresh(): Promise<void> {
-    const now = performance.now();
-    if (this.#stamp !== '' && now - this.#checkedAt < RECHECK_MS) return;
-    this.#checkedAt = now;
-    let stamp: string;
-    try {
-      const s = await stat(this.#path);
-      stamp = `${s.mtimeMs}:${s.size}:${s.ino}`;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      stamp = 'missing';
-    }
-    if (stamp === this.#stamp) return;
-    try {
-      const body = await this.#read();
-      await this.#checkAnchor(body);
-      this.#body = body;
-    } catch (e) {
-      // A policy that fails to verify keeps failing: look at the file again on the next call.
-      this.#checkedAt = 0;
-      throw e;
-    }
-    this.#stamp = stamp;
+    // A policy that fails to verify is not kept, so it keeps failing: the file is read again on the next call.
+    const body = await this.#file.get(async () => {
+      const read = await this.#read();
+      await this.#checkAnchor(read);
+      return read;
+    });
+    if (body === this.#body) return;
+    this.#body = body;
     this.#effective.clear();
   }
 
@@ -263,7 +249,7 @@ export class PolicyStore {
       this.#highWater = Math.max(this.#highWater, next.serial);
       return next;
     });
-    this.#stamp = '';
+    this.#file.invalidate();
     await this.refresh();
     return parsed;
   }

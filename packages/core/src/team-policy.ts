@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { StampedCache } from '@agentsecrets/fs';
 import {
   type AllowlistEntry,
   type Binding,
@@ -15,6 +15,7 @@ import {
   verifyPolicy,
 } from '@agentsecrets/sync';
 import type { TeamTrust, VaultRecord } from './anchor.js';
+import { RECHECK_MS } from './policy.js';
 
 /** The team policy in force for the selected workspace, parsed for the engine. */
 export interface TeamPolicy {
@@ -48,14 +49,13 @@ export function storedPolicy(trust: TeamTrust | undefined): SignedPolicy | null 
  */
 export class TeamPolicyView {
   readonly #trust: VaultRecord<TeamTrust>;
-  readonly #syncFile: string;
+  readonly #cache: StampedCache<TeamPolicy>;
 
   constructor(trust: VaultRecord<TeamTrust>, syncFile: string) {
     this.#trust = trust;
-    this.#syncFile = syncFile;
+    this.#cache = new StampedCache(syncFile, RECHECK_MS);
   }
 
-  #cache: { stamp: string; checkedAt: number; policy: TeamPolicy } | undefined;
   readonly #policySeen = new Map<string, number>();
 
   /**
@@ -63,30 +63,20 @@ export class TeamPolicyView {
    * at again when sync.json changes (at most every 200 ms). Nothing in a file can add a team policy: where the owner
    * did not set sync up, there is none.
    */
-  async policy(): Promise<TeamPolicy> {
-    const now = performance.now();
-    if (this.#cache !== undefined && now - this.#cache.checkedAt < 200) return this.#cache.policy;
-    const s = await stat(this.#syncFile).catch(() => undefined);
-    const stamp = s === undefined ? 'none' : `${s.mtimeMs}:${s.size}:${s.ino}`;
-    if (this.#cache?.stamp === stamp) {
-      this.#cache.checkedAt = now;
-      return this.#cache.policy;
-    }
-    let policy = NO_POLICY;
-    const trust = await this.#trust.get();
-    const ws = trust?.current ?? null;
-    const stored = storedPolicy(trust);
-    if (ws !== null && stored !== null) {
+  policy(): Promise<TeamPolicy> {
+    return this.#cache.get(async () => {
+      const trust = await this.#trust.get();
+      const ws = trust?.current ?? null;
+      const stored = storedPolicy(trust);
+      if (ws === null || stored === null) return NO_POLICY;
       const verified = verifyPolicy(stored, {
         workspaceId: ws,
         adminSigningKeys: [stored.signer],
         minSerial: this.#policySeen.get(ws) ?? 0,
       });
       this.#policySeen.set(ws, verified.serial);
-      policy = parsePolicy(verified);
-    }
-    this.#cache = { stamp, checkedAt: now, policy };
-    return policy;
+      return parsePolicy(verified);
+    });
   }
 }
 
