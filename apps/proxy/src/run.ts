@@ -62,7 +62,7 @@ export async function runProxy(options: RunProxyOptions): Promise<RunningProxy &
   }
   // Audit writes that fail after a call was let through (the disk filled mid-call) are kept and retried, and no
   // further call goes out until they are written; the proxy's log says so.
-  core.on('audit-error', (error) => {
+  core.onAuditError((error) => {
     process.stderr.write(`audit: ${error.code}: ${error.message}\n`);
   });
   let resolveStopped: () => void = () => {};

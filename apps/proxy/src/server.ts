@@ -6,6 +6,7 @@ import {
   constantTimeEqual,
   httpStatusFor,
   PROXY_ERROR_HEADER,
+  type ProxyInfo,
   parseProxyInjections,
   randomId,
   randomToken,
@@ -242,6 +243,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const idPrefix = randomId('req');
   const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_BODY;
   let requests = 0;
+  let self: ProxyInfo | null = null;
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     requests += 1;
     res.setHeader('x-as-request-id', `${idPrefix}.${requests.toString(36)}`);
@@ -254,7 +256,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       }
       checkToken(req, token);
       if (path === '/proxy') await forward(core, req, res, maxBody);
-      else if (path === '/status' && req.method === 'GET') sendJson(res, 200, await core.status());
+      else if (path === '/status' && req.method === 'GET')
+        sendJson(res, 200, { ...(await core.status()), proxy: self });
       else if (path === '/secrets' && req.method === 'GET') sendJson(res, 200, await core.listSecrets());
       else {
         throw new AgentSecretsError('ROUTE_NOT_FOUND', 'no such route on the proxy', {
@@ -286,6 +289,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   });
   port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  self = { pid: process.pid, url: `http://${urlHost}:${port}`, auth: token !== null };
   let closing: Promise<void> | undefined;
   return {
     host,

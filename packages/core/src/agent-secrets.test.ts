@@ -6,8 +6,9 @@ import { parseInjectionObject } from '@agentsecrets/injection';
 import { createMemoryStore, type SecretStore } from '@agentsecrets/keychain';
 import { findLeaks, startUpstream, type Upstream } from '@agentsecrets/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AgentSecrets, createAgentSecrets } from './agent-secrets.js';
+import type { AgentSecrets } from './agent-secrets.js';
 import { initAgentSecrets } from './init.js';
+import { createAgentSecrets } from './open.js';
 import { RECHECK_MS } from './policy.js';
 
 const CANARY = 'sk_live_CORE_CANARY_0a1b2c3d4e5f';
@@ -350,7 +351,7 @@ describe('fail closed on the audit log', () => {
       });
     expect((await call('/status?code=200')).status).toBe(200);
     const errors: string[] = [];
-    as.on('audit-error', (e) => errors.push(e.code));
+    as.onAuditError((e) => errors.push(e.code));
     // The log's lock becomes impossible to take (a directory where the lock file goes) while a call is in flight.
     const before = upstream.requests.length;
     const dripping = call('/drip');

@@ -41,20 +41,19 @@ export {
   SecretValue,
 } from '@agentsecrets/keychain';
 export { isSecretName, SECRET_NAME_PATTERN } from '@agentsecrets/names';
-export {
-  type AgentCallRequest,
-  AgentSecrets,
-  type AgentSecretsOptions,
-  type BufferedResponse,
-  type CredentialClient,
-  createAgentSecrets,
-  loadConfig,
-  type Release,
-  type SecretInfo,
-  type StatusInfo,
-  type Transport,
-} from './agent-secrets.js';
+export { AgentSecrets } from './agent-secrets.js';
 export { openCredentialClient } from './client.js';
+export type {
+  AgentCallRequest,
+  AgentCallResponse,
+  BufferedResponse,
+  CredentialClient,
+  ProxyInfo,
+  Release,
+  SecretInfo,
+  StatusInfo,
+  Transport,
+} from './credential-client.js';
 export { type HomePaths, resolveHome } from './home.js';
 export { type InitOptions, type InitResult, initAgentSecrets, MIN_PASSPHRASE_LENGTH } from './init.js';
 export {
@@ -66,6 +65,7 @@ export {
   type Workspace,
 } from './model.js';
 export { isLoopbackHost, randomToken } from './net.js';
+export { type AgentSecretsOptions, createAgentSecrets, loadConfig } from './open.js';
 export type { OwnerKey } from './owner.js';
 export type { BindingRecord, PolicyBody } from './policy.js';
 export { findProjectLink, PROJECT_LINK_PATH } from './project-link.js';
@@ -78,4 +78,4 @@ export {
   readProxyState,
   writeProxyState,
 } from './proxy-state.js';
-export { type SyncDiff, type SyncState, TeamSync, type WorkspaceInfo } from './team.js';
+export { TeamSync, type TeamSyncDiff, type TeamSyncState, type TeamWorkspace } from './team.js';

@@ -10,7 +10,7 @@ import type {
   CredentialClient,
   SecretInfo,
   StatusInfo,
-} from './agent-secrets.js';
+} from './credential-client.js';
 import type { HomePaths } from './home.js';
 
 /** `$AGENTSECRETS_HOME/proxy.json` (0600): how to reach the running proxy. */

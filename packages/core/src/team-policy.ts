@@ -12,10 +12,12 @@ import {
   type SignedPolicy,
   type SyncClient,
   type SyncSession,
+  signPolicy,
   verifyPolicy,
 } from '@agentsecrets/sync';
 import type { TeamTrust, VaultRecord } from './anchor.js';
-import { RECHECK_MS } from './policy.js';
+import { canonicalBinding, canonicalEntries, RECHECK_MS } from './policy.js';
+import type { TeamAccess } from './team-access.js';
 
 /** The team policy in force for the selected workspace, parsed for the engine. */
 export interface TeamPolicy {
@@ -122,4 +124,83 @@ export async function acceptPolicy(
 /** The accepted team allowlist entries (canonical text), for display. */
 export async function teamAllowlist(trust: VaultRecord<TeamTrust>): Promise<string[]> {
   return [...(storedPolicy(await trust.get())?.allowlist ?? [])];
+}
+
+/** A team policy as an admin edits it: allowlist entries and per-secret bindings, canonical text. */
+export interface TeamPolicyDraft {
+  allowlist: string[];
+  bindings: Record<string, { destination: string; methods: string[] }[]>;
+}
+
+/**
+ * Changes to the team policy of the selected workspace (admin). Each asks for the account password again: a fresh
+ * login proves it and yields the signing key, so an agent holding a logged-in session cannot widen where credentials
+ * go.
+ */
+export class TeamPolicyAdmin {
+  readonly #access: TeamAccess;
+
+  constructor(access: TeamAccess) {
+    this.#access = access;
+  }
+
+  /** Signs the next version of the team policy with `change` applied to the newest one, and publishes it. */
+  async change(password: string, change: (draft: TeamPolicyDraft) => void): Promise<SignedPolicy> {
+    return this.#access.audited(async () => {
+      const loc = await this.#access.location();
+      const { client, trust, opened } = loc;
+      const stored = storedPolicy(trust);
+      return this.#access.signing(loc, password, async (fresh) => {
+        const newer = await acceptPolicy(client, fresh, opened, stored, true);
+        const base = newer ?? stored;
+        const draft: TeamPolicyDraft = {
+          allowlist: [...(base?.allowlist ?? [])],
+          bindings: Object.fromEntries(
+            Object.entries(base?.bindings ?? {}).map(([k, v]) => [
+              k,
+              v.map((b) => ({ destination: b.destination, methods: [...b.methods] })),
+            ]),
+          ),
+        };
+        change(draft);
+        const signed = signPolicy(
+          {
+            workspaceId: opened.workspace.id,
+            serial: (base?.serial ?? 0) + 1,
+            allowlist: draft.allowlist,
+            bindings: draft.bindings,
+          },
+          fresh.userKeys.signing,
+        );
+        await client.putPolicy(fresh, signed);
+        await this.#access.state.remember(opened, { policy: signed });
+        return signed;
+      });
+    });
+  }
+
+  /** Adds or removes team allowlist entries; returns the new list (canonical entries). */
+  async changeAllowlist(
+    password: string,
+    add: readonly string[],
+    remove: readonly string[],
+  ): Promise<string[]> {
+    const added = canonicalEntries(add);
+    const removed = canonicalEntries(remove);
+    const signed = await this.change(password, (p) => {
+      p.allowlist = [...new Set([...p.allowlist.filter((e) => !removed.includes(e)), ...added])].sort();
+    });
+    return [...signed.allowlist];
+  }
+
+  /** Binds a secret name to a destination in the team policy. */
+  async bind(password: string, name: string, destination: string, methods: readonly string[]): Promise<void> {
+    const record = canonicalBinding(destination, methods);
+    await this.change(password, (p) => {
+      p.bindings[name] = [
+        ...(p.bindings[name] ?? []).filter((b) => b.destination !== record.destination),
+        record,
+      ];
+    });
+  }
 }

@@ -12,7 +12,7 @@ const FileSchema = z.object({
 });
 
 /** What `status` and the workspace commands show: who is logged in where, and the versions last seen. */
-export interface SyncState {
+export interface TeamSyncState {
   readonly server: string;
   readonly email: string;
   readonly userId: string;
@@ -26,7 +26,7 @@ export interface SyncState {
  * (versions seen, last sync). Every change is made under the sync lock, vault first, then sync.json, whose new stamp
  * tells running engines to look again.
  */
-export class TeamState {
+export class TeamRecords {
   readonly #trust: VaultRecord<TeamTrust> & { delete(): Promise<void> };
   /** `$AGENTSECRETS_HOME/sync.json`. */
   readonly file: string;
@@ -48,7 +48,7 @@ export class TeamState {
   }
 
   /** Who is logged in where (from the vault) and the versions last seen; undefined when sync is not set up. */
-  async state(): Promise<SyncState | undefined> {
+  async state(): Promise<TeamSyncState | undefined> {
     const trust = await this.#trust.get();
     if (trust === undefined) return undefined;
     const file = await this.readFile();

@@ -1,0 +1,154 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { AgentSecretsError } from '@agentsecrets/errors';
+import { type InjectableSecret, Redactor } from '@agentsecrets/injection';
+import type { Namespace, SecretStore, SecretValue } from '@agentsecrets/keychain';
+
+/** One project's secrets in the store: where they are and what the project is called (for messages). */
+export interface ProjectScope {
+  readonly namespace: Namespace;
+  readonly name: string;
+}
+
+interface Snapshot {
+  readonly values: ReadonlyMap<string, SecretValue>;
+  readonly redactor: Redactor;
+  readonly loadedAt: number;
+  /** The store's revision when the values were read; undefined for a store that has none (the OS keychain). */
+  readonly revision: string | undefined;
+}
+
+/** Does the snapshot hold exactly these values under these names? */
+function holds(snapshot: Snapshot, injected: ReadonlyMap<string, InjectableSecret>): boolean {
+  for (const [name, secret] of injected) {
+    const held = snapshot.values.get(name);
+    if (held === undefined) return false;
+    const a = held.bytes();
+    const b = secret.bytes();
+    const same = a.length === b.length && timingSafeEqual(a, b);
+    a.fill(0);
+    b.fill(0);
+    if (!same) return false;
+  }
+  return true;
+}
+
+/** SECRET_NOT_FOUND for a name in a project, with what to do about it. */
+export function secretNotFound(
+  name: string,
+  project: string,
+  hint = 'run `agentsecrets secrets list` to see the names',
+) {
+  return new AgentSecretsError('SECRET_NOT_FOUND', `no secret named ${name} in project ${project}`, { hint });
+}
+
+/**
+ * The project's values and the redactor built from them, kept for the calls of a long-running process. Redaction must
+ * cover every secret of the project, and reading all of them on each call would exceed the overhead budget. A store
+ * with a revision (the file vault: one stat) keeps them exactly until its revision changes; one without (the OS
+ * keychain) for `cacheMs`, and the values a call injects are read for that call all the same.
+ */
+export class SecretCache {
+  readonly #store: SecretStore;
+  readonly #project: ProjectScope;
+  readonly #cacheMs: number;
+  #snapshot: Promise<Snapshot> | undefined;
+  /** The last redactor built and a digest of the names and values it was built from, kept across reloads. */
+  #built: { readonly digest: string; readonly redactor: Redactor } | undefined;
+
+  constructor(store: SecretStore, project: ProjectScope, cacheMs: number) {
+    this.#store = store;
+    this.#project = project;
+    this.#cacheMs = cacheMs;
+  }
+
+  /**
+   * The project's values and the redactor built from them. A store with a revision keeps them until its revision
+   * changes (pass the current one); one without keeps them for `cacheMs`.
+   */
+  #load(force = false, revision?: string): Promise<Snapshot> {
+    const current = this.#snapshot;
+    if (current !== undefined && !force) {
+      return current.then((s) => {
+        const fresh =
+          s.revision === undefined
+            ? performance.now() - s.loadedAt < this.#cacheMs
+            : revision === undefined || revision === s.revision;
+        return fresh ? s : this.#load(true, revision);
+      });
+    }
+    const next = (async () => {
+      // Taken before the values are read: a change made meanwhile shows as a newer revision on the next call.
+      const taken = revision ?? (await this.#store.revision?.());
+      const ns = this.#project.namespace;
+      const names = await this.#store.list(ns);
+      const values = new Map<string, SecretValue>();
+      const hash = createHash('sha256');
+      for (const name of names) {
+        const value = await this.#store.get(ns, name);
+        if (value === undefined) continue;
+        values.set(name, value);
+        const bytes = value.bytes();
+        hash.update(`${name}\0${bytes.length}\0`).update(bytes);
+        bytes.fill(0);
+      }
+      const digest = hash.digest('hex');
+      // Building a redactor takes tens of milliseconds (every encoded form of every value): not again for the same set.
+      const built = this.#built;
+      const redactor = built?.digest === digest ? built.redactor : new Redactor(values.values());
+      this.#built = { digest, redactor };
+      return { values, redactor, loadedAt: performance.now(), revision: taken };
+    })();
+    this.#snapshot = next;
+    next.catch(() => {
+      if (this.#snapshot === next) this.#snapshot = undefined;
+    });
+    return next;
+  }
+
+  /** Forgets the kept values: a write through this process applies to the very next call. */
+  invalidate(): void {
+    this.#snapshot = undefined;
+  }
+
+  /**
+   * The values to inject, current for this call: a secret rotated or deleted by another process (the CLI beside a
+   * running proxy) applies to the very next request. A store with a revision says whether the kept values still hold;
+   * from one without, the injected values are read for each call.
+   */
+  async resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
+    const revision = await this.#store.revision?.();
+    const snapshot = revision === undefined ? undefined : await this.#load(false, revision);
+    const out = new Map<string, SecretValue>();
+    for (const name of names) {
+      const value =
+        snapshot === undefined
+          ? await this.#store.get(this.#project.namespace, name)
+          : snapshot.values.get(name);
+      if (value === undefined) {
+        throw secretNotFound(
+          name,
+          this.#project.name,
+          'run `agentsecrets secrets list` to see the names, or `agentsecrets secrets set` to add it',
+        );
+      }
+      out.set(name, value);
+    }
+    return out;
+  }
+
+  /**
+   * The redactor for a call: the kept one while it holds the values being injected, else one loaded afresh (a value
+   * changed since it was built), and if the store changed again meanwhile, one that adds the injected values.
+   */
+  async redactorFor(injected: ReadonlyMap<string, InjectableSecret>): Promise<Redactor> {
+    let snapshot = await this.#load();
+    if (!holds(snapshot, injected)) snapshot = await this.#load(true);
+    if (holds(snapshot, injected)) return snapshot.redactor;
+    return new Redactor([...snapshot.values.values(), ...injected.values()]);
+  }
+
+  /** A redactor for every secret of the project, read now. */
+  async redactor(): Promise<Redactor> {
+    return (await this.#load(true)).redactor;
+  }
+}
