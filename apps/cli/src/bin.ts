@@ -5,7 +5,10 @@ import { Context } from './context.js';
 import { run } from './program.js';
 
 const ctx = new Context({
-  stdin: process.stdin,
+  // Opened only when a command reads it: opening it (a pipe, a terminal) costs more than the rest of `--version`.
+  get stdin() {
+    return process.stdin;
+  },
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
