@@ -1,4 +1,5 @@
-import { AgentSecretsError, SECRET_NAME_PATTERN } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
+import { SECRET_NAME_PATTERN } from '@agentsecrets/names';
 
 const KEY = SECRET_NAME_PATTERN;
 
