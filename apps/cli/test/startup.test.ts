@@ -99,6 +99,6 @@ describe('startup', () => {
     const res = await run(lean, ['--debug', 'secrets', 'list'], cwd);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('ERR_MODULE_NOT_FOUND');
-    expect((await run(BIN, ['secrets', 'list'], cwd)).stderr).toContain('PROJECT_NOT_FOUND');
+    expect((await run(BIN, ['secrets', 'list'], cwd)).stderr).toContain('NOT_SET_UP');
   });
 });
