@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 pnpm lint
 pnpm typecheck
+node scripts/check-source.mjs
 bash scripts/pack-check.sh
 report=$(mktemp --suffix=.json)
 status=0

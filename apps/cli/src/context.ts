@@ -1,6 +1,6 @@
 import type { AgentSecrets, CredentialClient, HomePaths, OwnerKey } from '@agentsecrets/core';
 import { type Io, ownerPassphrase } from './io.js';
-import { loadCore } from './lib.js';
+import { loadCore, loadProxy } from './lib.js';
 
 /**
  * What every command gets: the streams, lazily opened core objects, and the exit code of a run that ends without an
@@ -82,7 +82,7 @@ export class Context {
 
   /** The running proxy when one answers, else the local core: what `call` uses. */
   async client(): Promise<CredentialClient> {
-    const { openCredentialClient } = await loadCore();
+    const { openCredentialClient } = await loadProxy();
     const { client } = await openCredentialClient({
       env: this.io.env,
       cwd: this.io.cwd,

@@ -1,10 +1,10 @@
 import {
   type AgentSecretsOptions,
   type CredentialClient,
-  openCredentialClient,
   resolveHome,
   toAgentSecretsError,
 } from '@agentsecrets/core';
+import { openCredentialClient } from '@agentsecrets/proxy';
 import { createMcpServer } from './server.js';
 import { LineTransport } from './stdio-transport.js';
 

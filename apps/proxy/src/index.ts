@@ -1,2 +1,19 @@
+/**
+ * The AgentSecrets HTTP proxy (SPEC.md §4): the server, the process that runs it, and both ends of its protocol —
+ * the client `call` and `mcp serve` use, the state file that finds a running proxy, and the choice between the
+ * proxy and the local vault.
+ *
+ * @packageDocumentation
+ */
+export { ProxyClient } from './client.js';
+export { openCredentialClient, runningProxyInfo } from './open.js';
+export { PROXY_HEADERS, PROXY_ROUTES } from './protocol.js';
 export { type RunProxyOptions, runProxy } from './run.js';
 export { type ProxyServerOptions, type RunningProxy, startProxyServer } from './server.js';
+export {
+  clearProxyState,
+  type ProxyState,
+  proxyUrl,
+  readProxyState,
+  writeProxyState,
+} from './state.js';

@@ -1,11 +1,6 @@
-import {
-  type AgentSecrets,
-  AgentSecretsError,
-  clearProxyState,
-  readProxyState,
-  writeProxyState,
-} from '@agentsecrets/core';
+import { type AgentSecrets, AgentSecretsError } from '@agentsecrets/core';
 import { type RunningProxy, startProxyServer } from './server.js';
+import { clearProxyState, readProxyState, writeProxyState } from './state.js';
 
 /** Options of {@link runProxy}. */
 export interface RunProxyOptions {

@@ -5,15 +5,24 @@ import {
   AgentSecretsError,
   constantTimeEqual,
   httpStatusFor,
-  PROXY_ERROR_HEADER,
   type ProxyInfo,
-  parseProxyInjections,
   randomId,
   randomToken,
-  type Transport,
   toAgentSecretsError,
 } from '@agentsecrets/core';
 import { capConnections, defaultConnectionCap } from './connections.js';
+import {
+  formatError,
+  formatRequestId,
+  isRequestIdHeader,
+  PROXY_ROUTES,
+  PROXY_USAGE_HINT,
+  parseRequestHead,
+  parseSessionToken,
+  REDACTED,
+  unauthorized,
+} from './protocol.js';
+import { proxyUrl } from './state.js';
 
 /** Options of {@link startProxyServer}. */
 export interface ProxyServerOptions {
@@ -43,8 +52,6 @@ export interface RunningProxy {
 
 /** The engine's default body limit (10 MiB); a larger declared Content-Length is refused up front. */
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
-const AGENT_ID = /^[A-Za-z0-9_.:@/-]{1,128}$/;
-const TRANSPORTS: readonly Transport[] = ['proxy', 'cli', 'mcp'];
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
@@ -61,7 +68,10 @@ function sendJson(
   body: unknown,
   extra: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body), extra);
+}
+
+function sendText(res: ServerResponse, status: number, text: string, extra: Record<string, string>): void {
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
@@ -78,8 +88,9 @@ function sendError(res: ServerResponse, error: AgentSecretsError): void {
   }
   try {
     // Headers set for an answer that never went out (the trailer declaration among them) must not ride on this one.
-    for (const name of res.getHeaderNames()) if (name !== 'x-as-request-id') res.removeHeader(name);
-    sendJson(res, httpStatusFor(error.code), { error: error.toJSON() }, { [PROXY_ERROR_HEADER]: error.code });
+    for (const name of res.getHeaderNames()) if (!isRequestIdHeader(name)) res.removeHeader(name);
+    const { headers, body } = formatError(error);
+    sendText(res, httpStatusFor(error.code), body, headers);
   } catch {
     res.destroy();
   }
@@ -91,7 +102,7 @@ function routeOf(req: IncomingMessage): string {
     return new URL(req.url ?? '/', 'http://proxy').pathname;
   } catch {
     throw new AgentSecretsError('INVALID_ARGUMENT', 'the request target is not a valid path', {
-      hint: 'send requests to /proxy with X-AS-Target-URL',
+      hint: PROXY_USAGE_HINT,
     });
   }
 }
@@ -136,14 +147,8 @@ function checkCaller(req: IncomingMessage, port: number): void {
 
 function checkToken(req: IncomingMessage, token: string | null): void {
   if (token === null) return;
-  const given =
-    header(req, 'x-as-session-token') ??
-    /^Bearer\s+(.+)$/i.exec(header(req, 'proxy-authorization') ?? '')?.[1];
-  if (given === undefined || !constantTimeEqual(given.trim(), token)) {
-    throw new AgentSecretsError('UNAUTHORIZED', 'missing or wrong proxy session token', {
-      hint: 'send X-AS-Session-Token with the value of `agentsecrets proxy token`',
-    });
-  }
+  const given = parseSessionToken(req.headers);
+  if (given === undefined || !constantTimeEqual(given, token)) throw unauthorized();
 }
 
 async function forward(
@@ -160,30 +165,7 @@ async function forward(
       hint: 'send a smaller body',
     });
   }
-  const url = header(req, 'x-as-target-url');
-  if (url === undefined || url === '') {
-    throw new AgentSecretsError('INVALID_ARGUMENT', 'X-AS-Target-URL is missing', {
-      hint: 'send the destination in X-AS-Target-URL, e.g. https://api.stripe.com/v1/balance',
-    });
-  }
-  const agentId = header(req, 'x-as-agent-id');
-  if (agentId !== undefined && !AGENT_ID.test(agentId)) {
-    throw new AgentSecretsError(
-      'INVALID_ARGUMENT',
-      'X-AS-Agent-ID must be 1-128 of A-Z a-z 0-9 _ . : @ / -',
-      {
-        hint: 'send a short identifier of the agent',
-      },
-    );
-  }
-  // The caller's word for which transport and agent it is: recorded as a claim. What the proxy knows is that the
-  // call came in through the proxy; who sent it is anyone holding the session token.
-  const requested = header(req, 'x-as-transport') as Transport | undefined;
-  const claimedTransport = requested !== undefined && TRANSPORTS.includes(requested) ? requested : undefined;
-  const method = header(req, 'x-as-method') ?? req.method ?? 'GET';
-  const headers: [string, string][] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
-    headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
+  const head = parseRequestHead(req.rawHeaders, req.method);
   const hasBody =
     req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   // A caller that goes away before the answer starts cancels the upstream call too (a hanging upstream would
@@ -194,14 +176,16 @@ async function forward(
   });
   const response = await core.call({
     signal: gone.signal,
-    url,
-    method,
-    headers,
-    injections: parseProxyInjections(req.rawHeaders),
+    url: head.url,
+    method: head.method,
+    headers: head.headers,
+    injections: head.injections,
     transport: 'proxy',
+    // The caller's word for which transport and agent it is: recorded as a claim. What the proxy knows is that the
+    // call came in through the proxy; who sent it is anyone holding the session token.
     claims: {
-      ...(claimedTransport === undefined ? {} : { transport: claimedTransport }),
-      ...(agentId === undefined ? {} : { agentId }),
+      ...(head.transport === undefined ? {} : { transport: head.transport }),
+      ...(head.agentId === undefined ? {} : { agentId: head.agentId }),
     },
     ...(hasBody ? { body: req } : {}),
   });
@@ -214,9 +198,10 @@ async function forward(
   for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values);
   // Headers are scanned before they are sent; the body is scanned while it streams, so the final answer comes
   // as a trailer once the body is done.
-  res.setHeader('x-as-redacted', String(response.headerRedactions > 0));
+  for (const [name, value] of Object.entries(REDACTED.format(response.headerRedactions > 0)))
+    res.setHeader(name, value);
   const trailer = canTrail(req, response.status);
-  if (trailer) res.setHeader('trailer', 'X-AS-Redacted');
+  if (trailer) res.setHeader('trailer', REDACTED.trailerDeclaration);
   res.writeHead(response.status);
   // The status line and headers go out now: the body may be held back a while (see the redactor's release rule).
   res.flushHeaders();
@@ -224,7 +209,7 @@ async function forward(
   response.body.on('end', () => {
     // Not held back for the audit event: waiting for the append would put a lock and a write on every call's
     // latency. An event that cannot be written is kept and retried, and no further call goes out until it is.
-    if (trailer) res.addTrailers({ 'X-AS-Redacted': String(response.redactions() > 0) });
+    if (trailer) res.addTrailers(REDACTED.format(response.redactions() > 0));
     res.end();
   });
   response.body.pipe(res, { end: false });
@@ -246,22 +231,26 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   let self: ProxyInfo | null = null;
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     requests += 1;
-    res.setHeader('x-as-request-id', `${idPrefix}.${requests.toString(36)}`);
+    for (const [name, value] of Object.entries(formatRequestId(`${idPrefix}.${requests.toString(36)}`)))
+      res.setHeader(name, value);
     (async () => {
       const path = routeOf(req);
       checkCaller(req, port);
-      if (path === '/health' && req.method === 'GET') {
+      if (path === PROXY_ROUTES.health && req.method === 'GET') {
         sendJson(res, 200, { status: 'ok' });
         return;
       }
       checkToken(req, token);
-      if (path === '/proxy') await forward(core, req, res, maxBody);
-      else if (path === '/status' && req.method === 'GET')
+      if (path === PROXY_ROUTES.proxy) await forward(core, req, res, maxBody);
+      // The clients' check that the proxy is up and takes their token: touches neither the vault nor the policy.
+      else if (path === PROXY_ROUTES.session && req.method === 'GET') sendJson(res, 200, { status: 'ok' });
+      else if (path === PROXY_ROUTES.status && req.method === 'GET')
         sendJson(res, 200, { ...(await core.status()), proxy: self });
-      else if (path === '/secrets' && req.method === 'GET') sendJson(res, 200, await core.listSecrets());
+      else if (path === PROXY_ROUTES.secrets && req.method === 'GET')
+        sendJson(res, 200, await core.listSecrets());
       else {
         throw new AgentSecretsError('ROUTE_NOT_FOUND', 'no such route on the proxy', {
-          hint: 'send requests to /proxy with X-AS-Target-URL',
+          hint: PROXY_USAGE_HINT,
         });
       }
     })().catch((e: unknown) => sendError(res, toAgentSecretsError(e)));
@@ -288,13 +277,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     server.listen(port, host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  self = { pid: process.pid, url: `http://${urlHost}:${port}`, auth: token !== null };
+  const url = proxyUrl({ host, port });
+  self = { pid: process.pid, url, auth: token !== null };
   let closing: Promise<void> | undefined;
   return {
     host,
     port,
-    url: `http://${urlHost}:${port}`,
+    url,
     token,
     server,
     close: () => {

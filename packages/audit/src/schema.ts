@@ -67,7 +67,7 @@ export const AuditEventSchema = z
      */
     repeated: z.number().int().min(1).optional(),
     /**
-     * What the caller said about itself (`X-AS-Transport`, `X-AS-Agent-ID` on the proxy), kept apart from what the
+     * What the caller said about itself (the transport and agent id a proxy request declares), kept apart from what the
      * recording process knows (`transport`, `agent_id`): anyone holding the session token can claim anything.
      */
     claims: z

@@ -11,6 +11,7 @@ export {
 export { constantTimeEqual, randomId } from '@agentsecrets/crypto';
 export {
   AgentSecretsError,
+  ERROR_CODES,
   type ErrorCode,
   exitCodeFor,
   httpStatusFor,
@@ -21,6 +22,7 @@ export { isProcessAlive } from '@agentsecrets/fs';
 export {
   type CallOutcome,
   type CallResponse,
+  createInjectionSpec,
   formatInjectionSpec,
   type InjectionSpec,
   type InjectionStyle,
@@ -28,7 +30,6 @@ export {
   parseCliInjection,
   parseInjectionObject,
   parseInjectionSpec,
-  parseProxyInjections,
   REDACTION_MARKER,
   Redactor,
   validateInjections,
@@ -42,7 +43,6 @@ export {
 } from '@agentsecrets/keychain';
 export { isSecretName, SECRET_NAME_PATTERN } from '@agentsecrets/names';
 export { AgentSecrets } from './agent-secrets.js';
-export { openCredentialClient } from './client.js';
 export type {
   AgentCallRequest,
   AgentCallResponse,
@@ -69,13 +69,4 @@ export { type AgentSecretsOptions, createAgentSecrets, loadConfig } from './open
 export type { OwnerKey } from './owner.js';
 export type { BindingRecord, PolicyBody } from './policy.js';
 export { findProjectLink, PROJECT_LINK_PATH } from './project-link.js';
-export {
-  clearProxyState,
-  connectRunningProxy,
-  PROXY_ERROR_HEADER,
-  ProxyClient,
-  type ProxyState,
-  readProxyState,
-  writeProxyState,
-} from './proxy-state.js';
 export { TeamSync, type TeamSyncDiff, type TeamSyncState, type TeamWorkspace } from './team.js';

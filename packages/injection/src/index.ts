@@ -66,7 +66,6 @@ export {
   parseCliInjection,
   parseInjectionObject,
   parseInjectionSpec,
-  parseProxyInjections,
   parseSpecKey,
   validateInjections,
 } from './spec/spec.js';

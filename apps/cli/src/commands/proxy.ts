@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuditEvent, AuditFilter, ProxyState } from '@agentsecrets/core';
+import type { AuditEvent, AuditFilter } from '@agentsecrets/core';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import type { ProxyState } from '@agentsecrets/proxy';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { colours, json, line, readStdin, table, usage } from '../io.js';
@@ -11,13 +12,13 @@ import { loadCore, loadProxy } from '../lib.js';
 
 /** The running proxy's state file, or undefined when none is recorded for this home. */
 async function readState(ctx: Context): Promise<ProxyState | undefined> {
-  const { readProxyState } = await loadCore();
+  const { readProxyState } = await loadProxy();
   return readProxyState(await ctx.paths());
 }
 
 /** Whether the proxy a state file names answers its health check. */
 async function answers(state: ProxyState): Promise<boolean> {
-  const { ProxyClient } = await loadCore();
+  const { ProxyClient } = await loadProxy();
   const client = new ProxyClient(state);
   try {
     return await client.health();

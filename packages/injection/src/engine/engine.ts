@@ -171,7 +171,7 @@ function normalizeHeaders(input: HeadersInput | undefined): [string, string][] {
     : Object.entries(input);
   for (const [name, value] of pairs) {
     const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || lower.startsWith('x-as-')) continue;
+    if (value === undefined || HOP_BY_HOP.has(lower)) continue;
     for (const v of typeof value === 'string' ? [value] : value) out.push([name, v]);
   }
   return out;

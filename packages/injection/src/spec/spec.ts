@@ -98,7 +98,7 @@ export function createInjectionSpec(style: string, target: string | undefined, k
     if (!HEADER_NAME.test(target)) {
       throw invalid(`"${shown(target)}" is not a valid header name`, 'use letters, digits and - only');
     }
-    if (FORBIDDEN_HEADERS.has(target.toLowerCase()) || target.toLowerCase().startsWith('x-as-')) {
+    if (FORBIDDEN_HEADERS.has(target.toLowerCase())) {
       throw invalid(`the ${target} header cannot carry a credential`, 'inject into another header');
     }
   }
@@ -106,7 +106,7 @@ export function createInjectionSpec(style: string, target: string | undefined, k
 }
 
 /**
- * Parses `style[:target]=KEY`, the textual form used by `X-AS-Inject` and by configuration.
+ * Parses `style[:target]=KEY`, the textual form used by the proxy's injection header and by configuration.
  *
  * @example
  * ```ts
@@ -150,51 +150,6 @@ export function parseCliInjection(style: InjectionStyle, argument: string): Inje
     throw invalid(`--${style} needs the form NAME=KEY`, `e.g. --${style} api_key=WEATHER_KEY`);
   }
   return createInjectionSpec(style, argument.slice(0, eq), argument.slice(eq + 1).trim());
-}
-
-const PROXY_PREFIX = 'x-as-inject-';
-const PROXY_STYLES: Readonly<Record<string, InjectionStyle>> = {
-  header: 'header',
-  query: 'query',
-  body: 'body',
-  form: 'form',
-};
-
-/**
- * Reads the injections of a proxy request from its raw header list (name, value pairs as received, e.g. node's
- * `req.rawHeaders`). Names after `X-AS-Inject-<Style>-` are taken as sent on the wire, never re-cased;
- * `X-AS-Inject: style:target=KEY` (repeatable, comma-separated) carries names a header name cannot.
- */
-export function parseProxyInjections(rawHeaders: readonly string[]): InjectionSpec[] {
-  const specs: InjectionSpec[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    const value = rawHeaders[i + 1]!.trim();
-    const lower = name.toLowerCase();
-    if (lower === 'x-as-inject') {
-      for (const part of value.split(',')) {
-        if (part.trim() !== '') specs.push(parseInjectionSpec(part.trim()));
-      }
-      continue;
-    }
-    if (!lower.startsWith(PROXY_PREFIX)) continue;
-    const rest = name.slice(PROXY_PREFIX.length);
-    const restLower = rest.toLowerCase();
-    if (restLower === 'bearer' || restLower === 'basic') {
-      specs.push(createInjectionSpec(restLower, undefined, value));
-      continue;
-    }
-    const dash = rest.indexOf('-');
-    const style = dash < 0 ? undefined : PROXY_STYLES[restLower.slice(0, dash)];
-    if (style === undefined) {
-      throw invalid(
-        `unknown injection header ${shown(name)}`,
-        'use X-AS-Inject-Bearer, -Basic, -Header-<Name>, -Query-<param>, -Body-<path>, -Form-<field>',
-      );
-    }
-    specs.push(createInjectionSpec(style, rest.slice(dash + 1), value));
-  }
-  return validateInjections(specs);
 }
 
 function slotOf(spec: InjectionSpec): string {

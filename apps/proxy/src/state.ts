@@ -1,0 +1,45 @@
+import { unlink } from 'node:fs/promises';
+import type { HomePaths } from '@agentsecrets/core';
+import { isProcessAlive, readJsonFile, writeJsonFile } from '@agentsecrets/fs';
+import { z } from 'zod';
+
+/** `$AGENTSECRETS_HOME/proxy.json` (0600): how to reach the running proxy. */
+export const ProxyStateSchema = z
+  .object({
+    pid: z.number().int().positive(),
+    host: z.string(),
+    port: z.number().int().min(1).max(65535),
+    token: z.string().nullable(),
+    startedAt: z.string(),
+  })
+  .strict();
+/** The running proxy's address, pid and session token. */
+export type ProxyState = z.infer<typeof ProxyStateSchema>;
+
+/** The recorded proxy, or undefined when none is recorded or its process is gone. */
+export async function readProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
+  const state = await readJsonFile(paths.proxy, ProxyStateSchema);
+  return state !== undefined && isProcessAlive(state.pid) ? state : undefined;
+}
+
+/** Records the running proxy (mode 0600: the file holds the session token). */
+export async function writeProxyState(paths: HomePaths, state: ProxyState): Promise<void> {
+  await writeJsonFile(paths.proxy, ProxyStateSchema, state);
+}
+
+/** Removes proxy.json if it still describes process `pid`. */
+export async function clearProxyState(paths: HomePaths, pid: number): Promise<void> {
+  const state = await readJsonFile(paths.proxy, ProxyStateSchema).catch(() => undefined);
+  if (state !== undefined && state.pid !== pid) return;
+  await unlink(paths.proxy).catch(() => undefined);
+}
+
+/** The base URL of a recorded proxy (IPv6 hosts bracketed). */
+export function proxyUrl(state: Pick<ProxyState, 'host' | 'port'>): string {
+  return `http://${bracketHost(state.host)}:${state.port}`;
+}
+
+/** A host as it stands in a URL: IPv6 literals in brackets. */
+export function bracketHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
