@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AgentSecrets,
+  type AgentSecretsError,
   createAgentSecrets,
   createMemoryStore,
+  exitCodeFor,
   initAgentSecrets,
   type SecretStore,
 } from '@agentsecrets/core';
@@ -165,5 +167,20 @@ describe('the proxy', () => {
     expect(done.status).toBe(200);
     expect(done.body).toContain('b64@1:');
     await expect(request(`${own.url}/health`)).rejects.toThrow();
+  });
+
+  it('names the port when it is in use, with its own code (exit 1, not a usage error)', async () => {
+    const second = startProxyServer({
+      core: await createAgentSecrets({ home: join(dir, 'home'), cwd: join(dir, 'app'), store }),
+      port: proxy.port,
+    });
+    const error = await second.then(
+      () => undefined,
+      (e: unknown) => e as AgentSecretsError,
+    );
+    expect(error?.code).toBe('PORT_IN_USE');
+    expect(error?.message).toContain(String(proxy.port));
+    expect(error?.hint).toContain(String(proxy.port));
+    expect(exitCodeFor(error!.code)).toBe(1);
   });
 });

@@ -268,8 +268,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE'
-          ? new AgentSecretsError('INVALID_ARGUMENT', `port ${port} on ${host} is already in use`, {
-              hint: 'stop what uses it, or start the proxy with --port',
+          ? new AgentSecretsError('PORT_IN_USE', `port ${port} on ${host} is already in use`, {
+              hint: `stop what uses port ${port}, or start the proxy on another with --port`,
             })
           : e,
       ),

@@ -28,7 +28,7 @@ async function answers(state: ProxyState): Promise<boolean> {
 }
 
 function noProxy(): AgentSecretsError {
-  return new AgentSecretsError('PROJECT_NOT_FOUND', 'no proxy is running for this AgentSecrets home', {
+  return new AgentSecretsError('PROXY_NOT_RUNNING', 'no proxy is running for this AgentSecrets home', {
     hint: 'start one with `agentsecrets proxy start`',
   });
 }
