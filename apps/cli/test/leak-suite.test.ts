@@ -1,6 +1,7 @@
 // The leak suite: a canary secret is stored, then every command, the proxy and the MCP server are driven through
 // success, refusal and failure paths. At the end every stdout, stderr, response, audit line and file under the
-// machine's directory is searched for the canary in every encoding: zero hits.
+// machine's directory is searched for the canary in every encoding: zero hits. Over 400 lines: one scenario on one
+// machine, driven end to end, so that the final search covers everything every step printed.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findLeaks, startUpstream, type Upstream } from '@agentsecrets/testkit';

@@ -1,3 +1,6 @@
+// Over 400 lines: one request's whole path — policy checks, injection, the outbound request, response decoding and
+// redaction — in the order it happens, so a reader follows what a credential meets without jumping between files;
+// the policy, spec and redaction rules themselves live in their own modules.
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';

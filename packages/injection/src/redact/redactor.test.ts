@@ -1,3 +1,5 @@
+// Over 400 lines: the redactor's properties (every encoding, every chunk split, release timing) as one suite beside
+// the one module they test.
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
