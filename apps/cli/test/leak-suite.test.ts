@@ -200,7 +200,7 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
     });
     expect(ok.status).toBe(200);
     expect(ok.body).toContain('[REDACTED_BY_AGENTSECRETS]');
-    expect(ok.headers['x-as-request-id']).toBeDefined();
+    expect(ok.headers['x-as-request-id']).toMatch(/^req_/);
     expect(ok.trailers['x-as-redacted']).toBe('true');
     // A caller claiming to be the owner's CLI.
     const claiming = await send({
@@ -347,8 +347,8 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
         'status',
       ]);
       for (const tool of tools.tools) {
-        expect(tool.outputSchema, tool.name).toBeDefined();
-        expect(tool.annotations, tool.name).toBeDefined();
+        expect(tool.outputSchema?.type, tool.name).toBe('object');
+        expect(tool.annotations?.readOnlyHint, tool.name).toBe(tool.name !== 'api_call');
       }
       const listed = await client.callTool({ name: 'list_secrets', arguments: {} });
       expect(JSON.stringify(listed)).toContain('API_KEY');

@@ -132,7 +132,9 @@ describe('the audit event schema', () => {
       }),
     );
     expect(written?.reason).toBe('SECRET_NOT_FOUND,VAULT_LOCKED');
-    await expect(log.append(event(2, { reason: 'owner_reveal' }))).resolves.toBeDefined();
+    await expect(log.append(event(2, { reason: 'owner_reveal' }))).resolves.toMatchObject({
+      reason: 'owner_reveal',
+    });
     const claimed = await log.append(event(3, { claims: { transport: 'cli', agent_id: 'owner' } }));
     expect(claimed?.claims).toEqual({ transport: 'cli', agent_id: 'owner' });
   });
