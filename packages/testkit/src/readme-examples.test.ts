@@ -74,6 +74,6 @@ describe('README examples', () => {
       } finally {
         await unlink(file);
       }
-    });
+    }, 60_000);
   }
 });
