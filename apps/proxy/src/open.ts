@@ -1,5 +1,6 @@
 import {
   type AgentCallRequest,
+  AgentSecretsError,
   type AgentSecretsOptions,
   type CredentialClient,
   createAgentSecrets,
@@ -36,7 +37,15 @@ export async function openCredentialClient(
       return { client: proxy, via: 'proxy' };
     } catch (e) {
       await proxy.close();
-      if (toAgentSecretsError(e).code !== 'UPSTREAM_UNREACHABLE') throw e;
+      const error = toAgentSecretsError(e);
+      if (error.code === 'UNAUTHORIZED') {
+        throw new AgentSecretsError(
+          'UNAUTHORIZED',
+          `the running proxy (pid ${state.pid}) does not take the session token in ${paths.proxy}`,
+          { hint: 'restart it: `agentsecrets proxy stop`, then `agentsecrets proxy start`' },
+        );
+      }
+      if (error.code !== 'UPSTREAM_UNREACHABLE') throw error;
     }
   }
   const core = await createAgentSecrets({ runningProxy: () => runningProxyInfo(paths), ...options });
