@@ -276,7 +276,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE'
-          ? new AgentSecretsError('INVALID_ARGUMENT', `port ${port} on ${host} is already in use`, {
+          ? new AgentSecretsError('PORT_IN_USE', `port ${port} on ${host} is already in use`, {
               hint: 'stop what uses it, or start the proxy with --port',
             })
           : e,

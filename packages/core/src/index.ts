@@ -75,6 +75,7 @@ export {
   ProxyClient,
   type ProxyState,
   readProxyState,
+  readRecordedProxyState,
   writeProxyState,
 } from './proxy-state.js';
 export { type SyncDiff, type SyncState, TeamSync, type WorkspaceInfo } from './team.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
 import { formatInjectionSpec } from '@agentsecrets/injection';
@@ -25,13 +26,24 @@ export const ProxyStateSchema = z
 /** The running proxy's address, pid and session token. */
 export type ProxyState = z.infer<typeof ProxyStateSchema>;
 
-/** True when a process with this pid exists (signal 0 checks without signalling). */
+/**
+ * True when a process with this pid exists and has not ended (signal 0 checks without signalling). A zombie — a
+ * process killed whose parent has not reaped it, common under a container's init — has ended: on Linux its state
+ * in /proc says so.
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
+    return !/^\s*[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 1));
+  } catch {
+    return true;
   }
 }
 
@@ -39,6 +51,11 @@ export function isProcessAlive(pid: number): boolean {
 export async function readProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
   const state = await readJsonFile(paths.proxy, ProxyStateSchema);
   return state !== undefined && isProcessAlive(state.pid) ? state : undefined;
+}
+
+/** What proxy.json records, whether or not its process still runs (`proxy status` tells a stale record apart). */
+export function readRecordedProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
+  return readJsonFile(paths.proxy, ProxyStateSchema);
 }
 
 /** Records the running proxy (mode 0600: the file holds the session token). */

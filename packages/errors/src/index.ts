@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   // not found
   SECRET_NOT_FOUND: 'not_found',
   PROJECT_NOT_FOUND: 'not_found',
+  PROXY_NOT_RUNNING: 'not_found',
   ROUTE_NOT_FOUND: 'not_found',
   // upstream and network
   UPSTREAM_UNREACHABLE: 'upstream',
@@ -58,6 +59,7 @@ export const ERROR_CODES = {
   AUDIT_CHAIN_BROKEN: 'failure',
   AUDIT_IO: 'failure',
   HOME_IO: 'failure',
+  PORT_IN_USE: 'failure',
   INTERNAL_ERROR: 'failure',
 } as const satisfies Record<string, ErrorKind>;
 

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, AuditFilter, ProxyState } from '@agentsecrets/core';
-import { AgentSecretsError } from '@agentsecrets/errors';
+import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { colours, json, line, readStdin, table, usage } from '../io.js';
@@ -13,6 +15,37 @@ import { loadCore, loadProxy } from '../lib.js';
 async function readState(ctx: Context): Promise<ProxyState | undefined> {
   const { readProxyState } = await loadCore();
   return readProxyState(await ctx.paths());
+}
+
+/** Whether anything accepts connections at host:port; a proxy whose process runs always does. */
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(5_000);
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.once('connect', () => done(true));
+    // A loaded machine may be slow to accept: that is not proof the proxy is gone.
+    socket.once('timeout', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * The recorded proxy when its process runs and listens where it said. A record left by one that ended without
+ * stopping (`kill -9`, a crash, a reboot) is removed and returned as `stale`, so nothing acts on a pid that may
+ * since belong to another program.
+ */
+async function liveState(ctx: Context): Promise<{ state?: ProxyState; stale?: ProxyState }> {
+  const { clearProxyState, isProcessAlive, readRecordedProxyState } = await loadCore();
+  const paths = await ctx.paths();
+  const state = await readRecordedProxyState(paths);
+  if (state === undefined) return {};
+  if (isProcessAlive(state.pid) && (await listening(state.host, state.port))) return { state };
+  await clearProxyState(paths, state.pid);
+  return { stale: state };
 }
 
 /** Whether the proxy a state file names answers its health check. */
@@ -27,8 +60,8 @@ async function answers(state: ProxyState): Promise<boolean> {
 }
 
 function noProxy(): AgentSecretsError {
-  return new AgentSecretsError('PROJECT_NOT_FOUND', 'no proxy is running for this AgentSecrets home', {
-    hint: 'start one with `agentsecrets proxy start`',
+  return new AgentSecretsError('PROXY_NOT_RUNNING', 'no proxy is running for this AgentSecrets home', {
+    hint: 'start one with `agentsecrets proxy start --detach`, or keep one running with `agentsecrets service install`',
   });
 }
 
@@ -116,11 +149,11 @@ Example:
     .description('is the proxy running, where, and does it answer')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const state = await readState(ctx);
+      const { state, stale } = await liveState(ctx);
       const healthy = state === undefined ? false : await answers(state);
       const info =
         state === undefined
-          ? { running: false }
+          ? { running: false, ...(stale === undefined ? {} : { stale: { pid: stale.pid } }) }
           : {
               running: true,
               healthy,
@@ -130,6 +163,12 @@ Example:
               startedAt: state.startedAt,
             };
       if (opts.json) return json(ctx.io.stdout, info);
+      if (stale !== undefined) {
+        return line(
+          ctx.io.stdout,
+          `not running: the proxy (pid ${stale.pid}) ended without stopping; its stale record was removed`,
+        );
+      }
       if (state === undefined) return line(ctx.io.stdout, 'not running');
       line(
         ctx.io.stdout,
@@ -141,7 +180,7 @@ Example:
     .command('stop')
     .description('stop the proxy; requests in flight finish first')
     .action(async () => {
-      const state = await readState(ctx);
+      const { state } = await liveState(ctx);
       if (state === undefined) throw noProxy();
       const { isProcessAlive } = await loadCore();
       process.kill(state.pid, 'SIGTERM');
@@ -162,7 +201,7 @@ Example:
     .command('token')
     .description('print the session token clients send as X-AS-Session-Token')
     .action(async () => {
-      const state = await readState(ctx);
+      const { state } = await liveState(ctx);
       if (state === undefined) throw noProxy();
       if (state.token === null)
         throw usage('the proxy runs with --no-auth and has no token', 'send requests without one');
@@ -218,6 +257,7 @@ async function detach(
   const passphrase = await ctx.passphraseIfNeeded();
   const logPath = join((await ctx.paths()).home, 'proxy.log');
   const log = openSync(logPath, 'a', 0o600);
+  const logStart = statSync(logPath).size;
   const args = [binPath, 'proxy', 'start', '--port', opts.port, '--host', opts.host];
   if (!opts.auth) args.push('--no-auth');
   if (passphrase !== undefined) args.push('--passphrase-stdin');
@@ -244,5 +284,35 @@ async function detach(
     if (child.exitCode !== null) break;
     await sleep(100);
   }
-  throw new AgentSecretsError('INTERNAL_ERROR', 'the proxy did not start', { hint: `see ${logPath}` });
+  throw (
+    (child.exitCode === null ? undefined : await startError(logPath, logStart)) ??
+    new AgentSecretsError('INTERNAL_ERROR', 'the proxy did not start', { hint: `see ${logPath}` })
+  );
+}
+
+/**
+ * Why a detached proxy ended before it listened: the one error line it wrote to its log (our own line, built from
+ * names, as every CLI error is), so the user reads "port 8765 … in use" rather than "see proxy.log".
+ */
+async function startError(logPath: string, from: number): Promise<AgentSecretsError | undefined> {
+  const file = await open(logPath, 'r');
+  let text: string;
+  try {
+    const { size } = await file.stat();
+    const length = Math.min(size - from, 64 * 1024);
+    const buffer = Buffer.alloc(Math.max(length, 0));
+    await file.read(buffer, 0, buffer.length, size - buffer.length);
+    text = buffer.toString('utf8');
+  } finally {
+    await file.close();
+  }
+  const last = text
+    .split('\n')
+    .filter((l) => l.startsWith('error '))
+    .pop();
+  const match = /^error ([A-Z_]+): (.*?)(?: — (.*))?$/.exec(last ?? '');
+  if (match === null || !Object.hasOwn(ERROR_CODES, match[1]!)) return undefined;
+  return new AgentSecretsError(match[1] as ErrorCode, match[2]!, {
+    hint: match[3] ?? `see ${logPath}`,
+  });
 }
