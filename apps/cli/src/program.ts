@@ -11,6 +11,7 @@ import { projectCommand } from './commands/project.js';
 import { proxyCommand } from './commands/proxy.js';
 import { secretsCommand } from './commands/secrets.js';
 import { statusCommand } from './commands/status.js';
+import { unlockCommands } from './commands/unlock.js';
 import { workspaceCommand } from './commands/workspace.js';
 import { Context } from './context.js';
 import { type Io, reportError } from './io.js';
@@ -65,6 +66,7 @@ AGENTSECRETS_SERVER (team sync server), AGENTSECRETS_SYNC_PASSWORD (automation o
     workspaceCommand(ctx, [allowlistCommand(ctx)]),
     callCommand(ctx),
     proxyCommand(ctx, binPath),
+    ...unlockCommands(ctx),
     auditCommand(ctx),
     envCommand(ctx),
     execCommand(ctx),

@@ -1,2 +1,3 @@
 export { type RunProxyOptions, runProxy } from './run.js';
 export { type ProxyServerOptions, type RunningProxy, startProxyServer } from './server.js';
+export { VaultGate, type VaultGateOptions } from './vault-gate.js';

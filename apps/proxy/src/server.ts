@@ -13,10 +13,13 @@ import {
   toAgentSecretsError,
 } from '@agentsecrets/core';
 import { capConnections, defaultConnectionCap } from './connections.js';
+import { VaultGate } from './vault-gate.js';
 
 /** Options of {@link startProxyServer}. */
 export interface ProxyServerOptions {
-  readonly core: AgentSecrets;
+  /** The opened core; or give `gate` for a proxy whose vault can be locked and unlocked while it runs. */
+  readonly core?: AgentSecrets;
+  readonly gate?: VaultGate;
   /** Default 127.0.0.1. Anything that is not loopback exposes the proxy to the network. */
   readonly host?: string;
   /** Default 8765; 0 picks a free port. */
@@ -229,12 +232,63 @@ async function forward(
   response.body.pipe(res, { end: false });
 }
 
+/** A gate around a core opened already, which cannot be locked (embedding, tests). */
+function openGate(core: AgentSecrets | undefined): VaultGate {
+  if (core === undefined) {
+    throw new AgentSecretsError('INVALID_ARGUMENT', 'startProxyServer needs a core or a gate', {
+      hint: 'pass { core } or { gate }',
+    });
+  }
+  return new VaultGate({
+    core,
+    lockable: false,
+    open: () => Promise.reject(new Error('not lockable')),
+  });
+}
+
+/** Longest passphrase `/unlock` reads; a longer body is refused unread. */
+const MAX_PASSPHRASE_BYTES = 4096;
+
 /**
- * Starts the HTTP proxy of SPEC.md §4 on the core engine. Routes: `GET /health` (no auth), `ANY /proxy`, and for
- * the CLI and MCP server `GET /status` and `GET /secrets` (names and policy, never values).
+ * `POST /unlock`: the body is the owner passphrase (UTF-8), sent by `agentsecrets unlock` over loopback with the
+ * session token. It is never logged, echoed or kept: the vault opened with it is.
+ */
+async function unlock(gate: VaultGate, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!gate.lockable) {
+    // Answered before the body is read: nothing to check it against.
+    await gate.unlock('');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_PASSPHRASE_BYTES) {
+      for (const c of chunks) c.fill(0);
+      res.shouldKeepAlive = false;
+      throw new AgentSecretsError('REQUEST_TOO_LARGE', 'the passphrase is too long', {
+        hint: 'send the owner passphrase only',
+      });
+    }
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  try {
+    const changed = await gate.unlock(raw.toString('utf8'));
+    sendJson(res, 200, { vault: 'open', changed });
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/**
+ * Starts the HTTP proxy of SPEC.md §4 on the core engine. Routes: `GET /health` (no auth), `ANY /proxy`, for
+ * the CLI and MCP server `GET /status` and `GET /secrets` (names and policy, never values), and `GET /vault`, `POST /unlock` and
+ * `POST /lock` for a proxy whose vault can be locked (see {@link VaultGate}); while locked every other route answers
+ * VAULT_LOCKED.
  */
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
-  const { core } = options;
+  const gate = options.gate ?? openGate(options.core);
   const host = options.host ?? '127.0.0.1';
   const token = options.token === undefined ? randomToken() : options.token;
   let port = options.port ?? 8765;
@@ -253,9 +307,15 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
         return;
       }
       checkToken(req, token);
-      if (path === '/proxy') await forward(core, req, res, maxBody);
-      else if (path === '/status' && req.method === 'GET') sendJson(res, 200, await core.status());
-      else if (path === '/secrets' && req.method === 'GET') sendJson(res, 200, await core.listSecrets());
+      if (path === '/proxy') await forward(gate.core(), req, res, maxBody);
+      else if (path === '/status' && req.method === 'GET') sendJson(res, 200, await gate.core().status());
+      else if (path === '/secrets' && req.method === 'GET')
+        sendJson(res, 200, await gate.core().listSecrets());
+      else if (path === '/vault' && req.method === 'GET')
+        sendJson(res, 200, { vault: gate.locked ? 'locked' : 'open' });
+      else if (path === '/unlock' && req.method === 'POST') await unlock(gate, req, res);
+      else if (path === '/lock' && req.method === 'POST')
+        sendJson(res, 200, { vault: 'locked', changed: await gate.lock() });
       else {
         throw new AgentSecretsError('ROUTE_NOT_FOUND', 'no such route on the proxy', {
           hint: 'send requests to /proxy with X-AS-Target-URL',
@@ -297,7 +357,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-      }).then(() => core.close());
+      }).then(() => gate.close());
       return closing;
     },
   };

@@ -152,14 +152,35 @@ export class ProxyClient implements CredentialClient {
     return { status: res.statusCode, headers: res.headers, trailers, body };
   }
 
-  /** Is the proxy up and does it accept our token? */
+  /** Is the proxy up and does it accept our token? A locked one is up: it answers every call with what to type. */
   async health(): Promise<boolean> {
     try {
       await this.#json<StatusInfo>('/status');
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      return e instanceof AgentSecretsError && e.code === 'VAULT_LOCKED';
     }
+  }
+
+  /** Hands the owner passphrase to a locked proxy (over loopback, with the session token). False: it was open. */
+  async unlock(passphrase: string): Promise<boolean> {
+    const res = await this.#request('/unlock', {
+      method: 'POST',
+      headers: { ...this.#auth(), 'content-type': 'text/plain; charset=utf-8' },
+      body: passphrase,
+    });
+    return (JSON.parse(res.body.toString('utf8')) as { changed: boolean }).changed;
+  }
+
+  /** Makes the proxy close and forget its opened vault. False: it was locked already. */
+  async lock(): Promise<boolean> {
+    const res = await this.#request('/lock', { method: 'POST', headers: this.#auth() });
+    return (JSON.parse(res.body.toString('utf8')) as { changed: boolean }).changed;
+  }
+
+  /** Whether the proxy's vault is open or locked. */
+  async vault(): Promise<'open' | 'locked'> {
+    return (await this.#json<{ vault: 'open' | 'locked' }>('/vault')).vault;
   }
 
   /** Sends one call through the proxy and reads the whole (redacted) response. */

@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   PASSPHRASE_REQUIRED: 'auth',
   PASSPHRASE_INCORRECT: 'auth',
   UNAUTHORIZED: 'auth',
+  TOO_MANY_ATTEMPTS: 'auth',
   // failures of our own or of stored data
   DECRYPT_FAILED: 'failure',
   ENVELOPE_INVALID: 'failure',
@@ -158,6 +159,7 @@ export function exitCodeFor(code: ErrorCode): number {
 const HTTP_STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
   REQUEST_TOO_LARGE: 413,
   AUDIT_IO: 503,
+  TOO_MANY_ATTEMPTS: 429,
 };
 
 /** The HTTP status the proxy answers with for an error code (SPEC.md §4). */

@@ -59,7 +59,19 @@ async function answers(state: ProxyState): Promise<boolean> {
   }
 }
 
-function noProxy(): AgentSecretsError {
+/** Whether the proxy's vault is open or locked. */
+async function vaultOf(state: ProxyState): Promise<'open' | 'locked' | undefined> {
+  const { ProxyClient } = await loadCore();
+  const client = new ProxyClient(state);
+  try {
+    return await client.vault().catch(() => undefined);
+  } finally {
+    await client.close();
+  }
+}
+
+/** PROXY_NOT_RUNNING, saying how to start one. */
+export function noProxy(): AgentSecretsError {
   return new AgentSecretsError('PROXY_NOT_RUNNING', 'no proxy is running for this AgentSecrets home', {
     hint: 'start one with `agentsecrets proxy start --detach`, or keep one running with `agentsecrets service install`',
   });
@@ -91,9 +103,16 @@ export function proxyCommand(ctx: Context, binPath: string): Command {
     .option('--no-auth', 'accept requests without the session token')
     .option('--detach', 'run in the background')
     .option('--passphrase-stdin', 'read the passphrase from stdin (used by --detach)')
+    .option(
+      '--locked',
+      'with the file vault, start without the passphrase: calls answer VAULT_LOCKED until `agentsecrets unlock` (used by the service)',
+    )
     .addHelpText(
       'after',
       `
+With the file vault, \`agentsecrets lock\` makes a running proxy forget the opened vault and \`agentsecrets unlock\`
+hands it the passphrase again (over its loopback API, never argv or environment).
+
 Example:
   agentsecrets proxy start --detach
   curl -s http://127.0.0.1:8765/proxy -H "X-AS-Session-Token: $(agentsecrets proxy token)" \\
@@ -106,6 +125,7 @@ Example:
         auth: boolean;
         detach?: boolean;
         passphraseStdin?: boolean;
+        locked?: boolean;
       }) => {
         const { io } = ctx;
         const port = Number(opts.port);
@@ -119,7 +139,12 @@ Example:
             c.yellow(`warning: listening on ${opts.host} exposes the proxy beyond this machine`),
           );
         }
-        if (opts.detach) return detach(ctx, binPath, opts);
+        const { createAgentSecrets, loadConfig } = await loadCore();
+        const config = await loadConfig(await ctx.paths());
+        // The file vault can be locked and unlocked while the proxy runs; the OS keychain is the OS's to lock.
+        const lockable = (io.env.AGENTSECRETS_KEYCHAIN || config.keychain) === 'file';
+        const locked = opts.locked === true && lockable;
+        if (opts.detach) return detach(ctx, binPath, { ...opts, locked });
         if (opts.passphraseStdin) {
           // No regular expression on it: V8 keeps the subject of the last match alive.
           const raw = await readStdin(io.stdin);
@@ -129,14 +154,28 @@ Example:
           ctx.passphraseFrom(raw.subarray(0, end).toString('utf8'));
           raw.fill(0);
         }
-        const core = await ctx.core();
+        // A vault opened later (`agentsecrets unlock`) never reads AGENTSECRETS_PASSPHRASE: only what unlock sends.
+        const env = { ...io.env };
+        delete env.AGENTSECRETS_PASSPHRASE;
+        const open = lockable
+          ? (passphrase: string) => createAgentSecrets({ env, cwd: io.cwd, passphrase })
+          : undefined;
+        if (locked) ctx.forgetPassphrase();
+        const core = locked ? undefined : await ctx.core();
         // The proxy keeps what it needs, the opened vault (its key held by the store), not the passphrase.
         ctx.forgetPassphrase();
         const { runProxy } = await loadProxy();
-        const running = await runProxy({ core, host: opts.host, port, noAuth: !opts.auth });
+        const running = await runProxy({
+          ...(core === undefined ? {} : { core }),
+          ...(open === undefined ? {} : { open }),
+          paths: await ctx.paths(),
+          host: opts.host,
+          port,
+          noAuth: !opts.auth,
+        });
         line(
           io.stdout,
-          `proxy listening on ${running.url} (pid ${process.pid})${running.token === null ? ' without authentication' : ''}`,
+          `proxy listening on ${running.url} (pid ${process.pid})${running.token === null ? ' without authentication' : ''}${locked ? ', vault locked: type `agentsecrets unlock` to open it' : ''}`,
         );
         if (running.token !== null) line(io.stdout, 'session token: agentsecrets proxy token');
         await running.stopped;
@@ -151,6 +190,7 @@ Example:
     .action(async (opts: { json?: boolean }) => {
       const { state, stale } = await liveState(ctx);
       const healthy = state === undefined ? false : await answers(state);
+      const vault = state === undefined || !healthy ? undefined : await vaultOf(state);
       const info =
         state === undefined
           ? { running: false, ...(stale === undefined ? {} : { stale: { pid: stale.pid } }) }
@@ -161,6 +201,7 @@ Example:
               url: `http://${state.host}:${state.port}`,
               auth: state.token !== null,
               startedAt: state.startedAt,
+              ...(vault === undefined ? {} : { vault }),
             };
       if (opts.json) return json(ctx.io.stdout, info);
       if (stale !== undefined) {
@@ -172,7 +213,7 @@ Example:
       if (state === undefined) return line(ctx.io.stdout, 'not running');
       line(
         ctx.io.stdout,
-        `running at http://${state.host}:${state.port} (pid ${state.pid}, since ${state.startedAt})${healthy ? '' : ' but not answering'}`,
+        `running at http://${state.host}:${state.port} (pid ${state.pid}, since ${state.startedAt})${healthy ? '' : ' but not answering'}${vault === 'locked' ? ', vault locked: type `agentsecrets unlock` to open it' : ''}`,
       );
     });
 
@@ -251,15 +292,16 @@ Example:
 async function detach(
   ctx: Context,
   binPath: string,
-  opts: { port: string; host: string; auth: boolean },
+  opts: { port: string; host: string; auth: boolean; locked: boolean },
 ): Promise<void> {
   const { io } = ctx;
-  const passphrase = await ctx.passphraseIfNeeded();
+  const passphrase = opts.locked ? undefined : await ctx.passphraseIfNeeded();
   const logPath = join((await ctx.paths()).home, 'proxy.log');
   const log = openSync(logPath, 'a', 0o600);
   const logStart = statSync(logPath).size;
   const args = [binPath, 'proxy', 'start', '--port', opts.port, '--host', opts.host];
   if (!opts.auth) args.push('--no-auth');
+  if (opts.locked) args.push('--locked');
   if (passphrase !== undefined) args.push('--passphrase-stdin');
   // The passphrase goes through a pipe, never argv or the child's environment, where other processes could read it.
   const env = { ...io.env };
@@ -277,7 +319,7 @@ async function detach(
     if (state !== undefined && state.pid === child.pid) {
       line(
         io.stdout,
-        `proxy started in the background at http://${state.host}:${state.port} (pid ${state.pid}, log ${logPath})`,
+        `proxy started in the background at http://${state.host}:${state.port} (pid ${state.pid}, log ${logPath})${opts.locked ? '; vault locked: type `agentsecrets unlock` to open it' : ''}`,
       );
       return;
     }
