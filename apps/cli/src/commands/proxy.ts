@@ -38,7 +38,7 @@ function listening(host: string, port: number): Promise<boolean> {
  * stopping (`kill -9`, a crash, a reboot) is removed and returned as `stale`, so nothing acts on a pid that may
  * since belong to another program.
  */
-async function liveState(ctx: Context): Promise<{ state?: ProxyState; stale?: ProxyState }> {
+export async function liveState(ctx: Context): Promise<{ state?: ProxyState; stale?: ProxyState }> {
   const { clearProxyState, isProcessAlive, readRecordedProxyState } = await loadCore();
   const paths = await ctx.paths();
   const state = await readRecordedProxyState(paths);
@@ -60,7 +60,7 @@ async function answers(state: ProxyState): Promise<boolean> {
 }
 
 /** Whether the proxy's vault is open or locked. */
-async function vaultOf(state: ProxyState): Promise<'open' | 'locked' | undefined> {
+export async function vaultOf(state: ProxyState): Promise<'open' | 'locked' | undefined> {
   const { ProxyClient } = await loadCore();
   const client = new ProxyClient(state);
   try {
