@@ -44,7 +44,7 @@ function proxyArgs(spec: ServiceSpec): string[] {
 
 function refuseControl(value: string): string {
   // A line break would end the setting (or the XML text node would carry it into argv): no path needs one.
-  if (/[\0-\x1f\x7f]/.test(value)) {
+  if ([...value].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) {
     throw new AgentSecretsError(
       'INVALID_ARGUMENT',
       'a path or setting for the service has a control character',
