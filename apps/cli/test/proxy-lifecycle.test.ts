@@ -120,6 +120,12 @@ describe('a proxy killed with SIGKILL', () => {
       expect(other.exitCode).toBeNull();
       expect(pidAlive(other.pid as number)).toBe(true);
       expect(existsSync(statePath())).toBe(false);
+      // Nor does it keep a new proxy (the service's, after a reboot) from starting.
+      await writeFile(statePath(), JSON.stringify({ ...recorded, pid: other.pid }), { mode: 0o600 });
+      const start = await run(['proxy', 'start', '--detach', '--port', '0'], opts());
+      expect(start.code, start.stderr).toBe(0);
+      expect((await run(['proxy', 'stop'], opts())).code).toBe(0);
+      expect(pidAlive(other.pid as number)).toBe(true);
     } finally {
       other.kill('SIGKILL');
     }

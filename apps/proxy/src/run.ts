@@ -3,6 +3,7 @@ import {
   AgentSecretsError,
   clearProxyState,
   type HomePaths,
+  proxyListening,
   readProxyState,
   writeProxyState,
 } from '@agentsecrets/core';
@@ -54,7 +55,9 @@ export async function runProxy(options: RunProxyOptions): Promise<RunningProxy &
     onOpen,
   });
   const existing = await readProxyState(paths);
-  if (existing !== undefined && existing.pid !== process.pid) {
+  // A record whose pid lives but where nothing listens is stale (the pid was reused after a crash or a reboot): it
+  // must not keep the service's proxy from starting.
+  if (existing !== undefined && existing.pid !== process.pid && (await proxyListening(existing))) {
     throw new AgentSecretsError(
       'INVALID_ARGUMENT',
       `a proxy is already running (pid ${existing.pid}, port ${existing.port})`,

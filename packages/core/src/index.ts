@@ -74,6 +74,7 @@ export {
   PROXY_ERROR_HEADER,
   ProxyClient,
   type ProxyState,
+  proxyListening,
   readProxyState,
   readRecordedProxyState,
   writeProxyState,

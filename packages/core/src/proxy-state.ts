@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
 import { formatInjectionSpec } from '@agentsecrets/injection';
 import { Agent, request } from 'undici';
@@ -51,6 +52,25 @@ export function isProcessAlive(pid: number): boolean {
 export async function readProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
   const state = await readJsonFile(paths.proxy, ProxyStateSchema);
   return state !== undefined && isProcessAlive(state.pid) ? state : undefined;
+}
+
+/**
+ * Whether anything accepts connections where a recorded proxy listens: a proxy whose process runs always does, so a
+ * refusal means the record is stale even when its pid is alive (reused by another program after a crash or reboot).
+ * A connection that neither opens nor fails within 5 s counts as listening (a loaded machine is not proof of death).
+ */
+export function proxyListening(state: Pick<ProxyState, 'host' | 'port'>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: state.host, port: state.port });
+    socket.setTimeout(5_000);
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** What proxy.json records, whether or not its process still runs (`proxy status` tells a stale record apart). */

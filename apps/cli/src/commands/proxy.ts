@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, AuditFilter, ProxyState } from '@agentsecrets/core';
@@ -17,33 +16,17 @@ async function readState(ctx: Context): Promise<ProxyState | undefined> {
   return readProxyState(await ctx.paths());
 }
 
-/** Whether anything accepts connections at host:port; a proxy whose process runs always does. */
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(5_000);
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.once('connect', () => done(true));
-    // A loaded machine may be slow to accept: that is not proof the proxy is gone.
-    socket.once('timeout', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 /**
  * The recorded proxy when its process runs and listens where it said. A record left by one that ended without
  * stopping (`kill -9`, a crash, a reboot) is removed and returned as `stale`, so nothing acts on a pid that may
  * since belong to another program.
  */
 export async function liveState(ctx: Context): Promise<{ state?: ProxyState; stale?: ProxyState }> {
-  const { clearProxyState, isProcessAlive, readRecordedProxyState } = await loadCore();
+  const { clearProxyState, isProcessAlive, proxyListening, readRecordedProxyState } = await loadCore();
   const paths = await ctx.paths();
   const state = await readRecordedProxyState(paths);
   if (state === undefined) return {};
-  if (isProcessAlive(state.pid) && (await listening(state.host, state.port))) return { state };
+  if (isProcessAlive(state.pid) && (await proxyListening(state))) return { state };
   await clearProxyState(paths, state.pid);
   return { stale: state };
 }
