@@ -17,7 +17,10 @@ describe('sync error codes', () => {
       expect(err.message).toBe('the sync server refused: why');
       expect(err.hint).toMatch(/\w/);
     }
-    const long = syncErrorFrom({ error: { code: 'SYNC_CONFLICT', message: `${'x'.repeat(300)}\u0000` } }, 'x');
+    const long = syncErrorFrom(
+      { error: { code: 'SYNC_CONFLICT', message: `${'x'.repeat(300)}\u0000` } },
+      'x',
+    );
     expect(long.message).toBe(`the sync server refused: ${'x'.repeat(200)}`);
     const escapes = syncErrorFrom(
       { error: { code: 'INTERNAL_ERROR', message: 'a\u001b[31mb\u009bc\u200fd\u2066e\r\nf' } },

@@ -65,7 +65,7 @@ for (const { engine, skip } of ENGINES) {
       });
     });
 
-    it('rotates refresh tokens, detects reuse, and revokes on logout', async () => {
+    it('rotates the refresh token on refresh: both tokens are new and the access token works', async () => {
       const { call, second } = s;
       const u = await signupAndLogin(call, 'bob@example.com');
       const first = await call('POST', '/v1/auth/refresh', { refreshToken: u.refreshToken });
@@ -75,17 +75,29 @@ for (const { engine, skip } of ENGINES) {
       expect((await call('GET', '/v1/workspaces', undefined, first.body.accessToken, second)).status).toBe(
         200,
       );
+    });
+
+    it('answers a reused refresh token with TOKEN_REUSED and ends the tokens refreshed from it', async () => {
+      const { call } = s;
+      const u = await signupAndLogin(call, 'reuse@example.com');
+      const first = await call('POST', '/v1/auth/refresh', { refreshToken: u.refreshToken });
+      expect(first.status).toBe(200);
       const reused = await call('POST', '/v1/auth/refresh', { refreshToken: u.refreshToken });
       expect(reused).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_REUSED' } } });
       expect(await call('POST', '/v1/auth/refresh', { refreshToken: first.body.refreshToken })).toMatchObject(
-        {
-          status: 401,
-          body: { error: { code: 'UNAUTHORIZED' } },
-        },
+        { status: 401, body: { error: { code: 'UNAUTHORIZED' } } },
       );
-      const u2 = await signupAndLogin(call, 'bob@example.com');
-      expect((await call('POST', '/v1/auth/logout', { refreshToken: u2.refreshToken })).status).toBe(204);
-      expect((await call('POST', '/v1/auth/refresh', { refreshToken: u2.refreshToken })).status).toBe(401);
+    });
+
+    it('refuses a refresh after logout', async () => {
+      const { call } = s;
+      const u = await signupAndLogin(call, 'out@example.com');
+      expect((await call('POST', '/v1/auth/logout', { refreshToken: u.refreshToken })).status).toBe(204);
+      expect((await call('POST', '/v1/auth/refresh', { refreshToken: u.refreshToken })).status).toBe(401);
+    });
+
+    it('refuses a forged access token with UNAUTHORIZED', async () => {
+      const { call } = s;
       for (const forged of ['v1.usr_x.9999999999999.forged', 'v2.usr_x.fam.9999999999999.forged']) {
         expect(await call('GET', '/v1/workspaces', undefined, forged)).toMatchObject({
           status: 401,
@@ -163,9 +175,15 @@ for (const { engine, skip } of ENGINES) {
       try {
         const login = () =>
           limited.call('POST', '/v1/auth/login', { email: 'limit@example.com', authKey: 'AAAA' });
-        expect((await login()).status).toBe(401);
-        expect((await login()).status).toBe(401);
-        expect(await login()).toEqual({
+        const statuses: number[] = [];
+        let last: Awaited<ReturnType<typeof login>> | undefined;
+        // The third attempt of a minute is refused (the fifth at most, when the minute turns in between).
+        while (statuses.length < 5 && last?.status !== 429) {
+          last = await login();
+          statuses.push(last.status);
+        }
+        expect(statuses.slice(0, 2)).toEqual([401, 401]);
+        expect(last).toEqual({
           status: 429,
           body: { error: { code: 'RATE_LIMITED', message: 'too many attempts; wait a minute' } },
         });
