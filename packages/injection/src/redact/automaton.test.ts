@@ -130,5 +130,5 @@ describe('automaton', () => {
       ),
       { numRuns: 40 },
     );
-  });
+  }, 60_000); // the definition is checked naively, byte by byte against every pattern
 });

@@ -56,6 +56,8 @@ export class Automaton {
   readonly #minLength: number;
   /** The longest pattern's length. */
   readonly maxLength: number;
+  /** The shortest pattern's length. */
+  readonly minLength: number;
   /** Scratch for the skip filter's candidate starts (scan is synchronous, so one per automaton is enough). */
   readonly #candidates = new Int32Array(SPAN);
 
@@ -98,6 +100,7 @@ export class Automaton {
     this.#edge = edge;
     this.#minLength = minLength;
     this.maxLength = maxLength;
+    this.minLength = minLength;
     const own = new Int32Array(states);
     const parent = new Int32Array(states);
     table.fill(ROOT * stride, ROOT * stride, ROOT * stride + stride);
@@ -220,9 +223,11 @@ export class Automaton {
    * depth back from the end): those bytes, and only those, may still become part of a match once more data arrives.
    *
    * From each candidate start the automaton runs from the root until it is back at the root (no partial match
-   * left), so every occurrence that starts in that stretch is seen, and stretches do not overlap.
+   * left), so every occurrence that starts in that stretch is seen, and stretches do not overlap. Each such run is
+   * appended to `runs` as a `start, end` pair when given: outside them no partial match is as long as the shortest
+   * pattern (one that long begins with a whole window, which the filter proposes), which the scanner relies on.
    */
-  scan(data: Buffer, final: boolean, found: number[]): number {
+  scan(data: Buffer, final: boolean, found: number[], runs?: number[]): number {
     const table = this.#table;
     const classes = this.#classes;
     const stride = this.#stride;
@@ -316,22 +321,34 @@ export class Automaton {
       for (;;) {
         // Dense states that end no pattern: one table load per byte.
         for (;;) {
-          if (i >= n) return final ? n : n - depth[s / stride]!;
+          if (i >= n) {
+            runs?.push(start, n);
+            return final ? n : n - depth[s / stride]!;
+          }
           const x = table[s + classes[data[i]!]!]!;
           if (x <= 0) break;
           i += 1;
-          if (x === rootOffset) continue outer;
+          if (x === rootOffset) {
+            runs?.push(start, i);
+            continue outer;
+          }
           s = x;
         }
         // Anything else, by state id: deep states, unknown entries, and matches, each reported where it ends.
         let id = s / stride;
         for (;;) {
-          if (i >= n) return final ? n : n - depth[id]!;
+          if (i >= n) {
+            runs?.push(start, n);
+            return final ? n : n - depth[id]!;
+          }
           id = this.#goto(id, classes[data[i]!]!);
           i += 1;
           const o = out[id]!;
           if (o > 0) found.push(i - o, i);
-          if (id === ROOT) continue outer;
+          if (id === ROOT) {
+            runs?.push(start, i);
+            continue outer;
+          }
           if (id < dense && o === 0) break;
         }
         s = id * stride;

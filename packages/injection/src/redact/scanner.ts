@@ -16,21 +16,8 @@ import { type Automaton, ROOT } from './automaton.js';
 import { beginsEscape, EscapeReader, NEED_MORE, type Reading } from './decode.js';
 import { type BARRIER_CONTEXT, CANON, isBarrier } from './forms.js';
 
-/** 4-grams of the patterns, hashed into this many bits: locates how far back a partial match can reach. */
-const GRAM_BITS = 22;
-const GRAM_MULTIPLIER = 0x2c1b3c6d | 0;
-
 const LF = 0x0a;
 const CR = 0x0d;
-
-function gramHash(data: Uint8Array, at: number): number {
-  const word =
-    (CANON[data[at]!]! << 24) |
-    (CANON[data[at + 1]!]! << 16) |
-    (CANON[data[at + 2]!]! << 8) |
-    CANON[data[at + 3]!]!;
-  return Math.imul(word, GRAM_MULTIPLIER) >>> (32 - GRAM_BITS);
-}
 
 /** A path being followed: automaton state, position in the text, and where each matched byte began. */
 interface Thread {
@@ -42,7 +29,6 @@ interface Thread {
 
 export class Scanner {
   readonly #automaton: Automaton;
-  readonly #grams: Uint32Array;
   /** `a * 256 + b` is set when canonical bytes a, b stand side by side in some pattern. */
   readonly #pairs: Uint8Array;
   /** Bytes that begin some pattern. */
@@ -52,18 +38,12 @@ export class Scanner {
 
   constructor(automaton: Automaton, patterns: readonly Uint8Array[]) {
     this.#automaton = automaton;
-    const grams = new Uint32Array(2 ** (GRAM_BITS - 5));
     const pairs = new Uint8Array(256 * 256);
     const firsts = new Uint8Array(256);
     for (const p of patterns) {
       firsts[p[0]!] = 1;
       for (let i = 0; i + 1 < p.length; i += 1) pairs[p[i]! * 256 + p[i + 1]!] = 1;
-      for (let i = 0; i + 4 <= p.length; i += 1) {
-        const h = gramHash(p, i);
-        grams[h >>> 5]! |= 1 << (h & 31);
-      }
     }
-    this.#grams = grams;
     this.#pairs = pairs;
     this.#firsts = firsts;
     this.#plus = automaton.occurs(0x20);
@@ -78,12 +58,14 @@ export class Scanner {
    */
   scan(data: Buffer, final: boolean, found: number[], from = 0): number {
     let settled: number;
+    const runs: number[] = [];
     if (from === 0) {
-      settled = this.#automaton.scan(data, final, found);
+      settled = this.#automaton.scan(data, final, found, runs);
     } else {
       const literal: number[] = [];
-      settled = from + this.#automaton.scan(data.subarray(from), final, literal);
+      settled = from + this.#automaton.scan(data.subarray(from), final, literal, runs);
       for (const x of literal) found.push(x + from);
+      for (let i = 0; i < runs.length; i += 1) runs[i]! += from;
     }
     const reader = new EscapeReader(data, final);
     const visited = new Map<number, number>();
@@ -91,7 +73,7 @@ export class Scanner {
       if (at < settled) settled = at;
     };
     const automaton = this.#automaton;
-    const start = (e: number) => this.#startAt(data, from, e, reader, visited, found, unsettle, final);
+    const start = (e: number) => this.#startAt(data, from, runs, e, reader, visited, found, unsettle, final);
     for (const starter of [0x25, 0x5c, 0x26]) {
       for (let e = data.indexOf(starter, from); e !== -1; e = data.indexOf(starter, e + 1)) start(e);
     }
@@ -115,6 +97,7 @@ export class Scanner {
   #startAt(
     data: Buffer,
     from: number,
+    runs: readonly number[],
     e: number,
     reader: EscapeReader,
     visited: Map<number, number>,
@@ -152,7 +135,7 @@ export class Scanner {
         readings = reader.escapesAt(e).filter((r) => canFollow(r.bytes[0]!));
       } catch (error) {
         if (error !== NEED_MORE) throw error;
-        unsettle(this.#partialStart(data, from, e));
+        unsettle(this.#partialStart(from, runs, e));
         return;
       }
       if (readings.length === 0) return;
@@ -160,7 +143,7 @@ export class Scanner {
     // The literal partial match that ends here (none when the byte before is in no pattern).
     let state = ROOT;
     if (e > from && automaton.occurs(data[e - 1]!)) {
-      for (let i = this.#partialStart(data, from, e); i < e; i += 1) state = automaton.step(state, data[i]!);
+      for (let i = this.#partialStart(from, runs, e); i < e; i += 1) state = automaton.step(state, data[i]!);
     }
     // A line break can only be skipped inside a partial match; an escape needs one, or to begin a pattern itself.
     if (state === ROOT && (isBreak || readings.every((r) => automaton.step(ROOT, r.bytes[0]!) === ROOT)))
@@ -176,19 +159,22 @@ export class Scanner {
   }
 
   /**
-   * Where the literal partial match ending at `e` can begin at the earliest: 4-grams that occur in no pattern
-   * bound it, so the automaton is run from there instead of from a pattern's length back.
+   * Where the literal partial match ending at `e` can begin at the earliest, so that the automaton run from there
+   * gives the state at `e`. Outside the literal pass's runs a partial match is shorter than the shortest pattern
+   * (see Automaton.scan); inside one it may reach back to the run's start.
    */
-  #partialStart(data: Buffer, from: number, e: number): number {
-    const grams = this.#grams;
-    const limit = Math.max(from, e - this.#automaton.maxLength);
-    let lo = e;
-    while (lo - 4 >= limit) {
-      const h = gramHash(data, lo - 4);
-      if ((grams[h >>> 5]! & (1 << (h & 31))) === 0) break;
-      lo -= 1;
+  #partialStart(from: number, runs: readonly number[], e: number): number {
+    let begin = e - this.#automaton.minLength + 1;
+    // The run that holds `e`, if any: runs are in order and few.
+    let lo = 0;
+    let hi = runs.length / 2;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (runs[2 * mid]! < e) lo = mid + 1;
+      else hi = mid;
     }
-    return Math.max(limit, lo - 3);
+    if (lo > 0 && runs[2 * (lo - 1) + 1]! > e) begin = Math.min(begin, runs[2 * (lo - 1)]!);
+    return Math.max(from, begin);
   }
 
   /**
