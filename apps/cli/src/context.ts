@@ -1,20 +1,20 @@
-import {
-  type AgentSecrets,
-  type CredentialClient,
-  createAgentSecrets,
-  loadConfig,
-  type OwnerKey,
-  openCredentialClient,
-  resolveHome,
-} from '@agentsecrets/core';
+import type { AgentSecrets, CredentialClient, HomePaths, OwnerKey } from '@agentsecrets/core';
 import { type Io, ownerPassphrase } from './io.js';
+import { loadCore } from './lib.js';
 
 /**
- * What every command gets: the streams, and lazily opened core objects. The passphrase is asked at most once per
- * run, whether the file vault or an owner action wants it first.
+ * What every command gets: the streams, lazily opened core objects, and the exit code of a run that ends without an
+ * error. The passphrase is asked at most once per run, whether the file vault or an owner action wants it first.
+ * The core is loaded (not only opened) on first use, so commands that never need it never pay for it.
  */
 export class Context {
   readonly io: Io;
+  /**
+   * The exit code of a command that finished without throwing but has to report failure (`call --fail`, a push
+   * conflict, a broken audit log, the exit status of `env`'s child). Errors thrown get theirs from the error table in
+   * the one top-level catch instead.
+   */
+  exitCode = 0;
   #passphrase: Promise<string> | undefined;
   #core: Promise<AgentSecrets> | undefined;
   readonly #closers: (() => Promise<void>)[] = [];
@@ -23,8 +23,9 @@ export class Context {
     this.io = io;
   }
 
-  get paths() {
-    return resolveHome(this.io.env);
+  /** The files of the AgentSecrets home (AGENTSECRETS_HOME or ~/.agentsecrets). */
+  async paths(): Promise<HomePaths> {
+    return (await loadCore()).resolveHome(this.io.env);
   }
 
   /** The owner passphrase (AGENTSECRETS_PASSPHRASE or a hidden prompt), asked once. */
@@ -49,22 +50,27 @@ export class Context {
 
   /** The passphrase when the configured vault needs one to open (the file vault), else undefined. */
   async passphraseIfNeeded(): Promise<string | undefined> {
-    const config = await loadConfig(this.paths);
+    const { loadConfig } = await loadCore();
+    const config = await loadConfig(await this.paths());
     const backend = this.io.env.AGENTSECRETS_KEYCHAIN || config.keychain;
     return backend === 'file' ? this.passphrase() : undefined;
   }
 
   /** The core for the current directory's project, opened once. */
   core(project?: string): Promise<AgentSecrets> {
-    this.#core ??= createAgentSecrets({
-      env: this.io.env,
-      cwd: this.io.cwd,
-      passphrase: () => this.passphrase(),
-      ...(project === undefined ? {} : { project }),
-    }).then((core) => {
-      this.#closers.push(() => core.close());
-      return core;
-    });
+    this.#core ??= loadCore()
+      .then(({ createAgentSecrets }) =>
+        createAgentSecrets({
+          env: this.io.env,
+          cwd: this.io.cwd,
+          passphrase: () => this.passphrase(),
+          ...(project === undefined ? {} : { project }),
+        }),
+      )
+      .then((core) => {
+        this.#closers.push(() => core.close());
+        return core;
+      });
     return this.#core;
   }
 
@@ -76,6 +82,7 @@ export class Context {
 
   /** The running proxy when one answers, else the local core: what `call` uses. */
   async client(): Promise<CredentialClient> {
+    const { openCredentialClient } = await loadCore();
     const { client } = await openCredentialClient({
       env: this.io.env,
       cwd: this.io.cwd,

@@ -1,4 +1,4 @@
-import { AgentSecretsError } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 

@@ -1,4 +1,4 @@
-import { AgentSecretsError, exitCodeFor, toAgentSecretsError } from '@agentsecrets/core';
+import { AgentSecretsError, exitCodeFor, toAgentSecretsError } from '@agentsecrets/errors';
 
 /** Where a command writes; tests pass their own streams and environment. */
 export interface Io {
@@ -115,4 +115,24 @@ export async function ownerPassphrase(io: Io, confirm = false): Promise<string> 
       throw usage('the two passphrases differ', 'run it again and type the same passphrase twice');
   }
   return first;
+}
+
+/** The sync account password: AGENTSECRETS_SYNC_PASSWORD for automation, else a hidden prompt. */
+export async function accountPassword(io: Io, confirm: boolean): Promise<string> {
+  const fromEnv = io.env.AGENTSECRETS_SYNC_PASSWORD;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const first = await promptHidden(io, confirm ? 'Choose the account password: ' : 'Account password: ');
+  if (confirm) {
+    if (first.length < 10)
+      throw usage('the account password must be at least 10 characters', 'choose a longer one');
+    if ((await promptHidden(io, 'Repeat it: ')) !== first)
+      throw usage('the two passwords differ', 'run it again');
+  }
+  return first;
+}
+
+/** Asks a yes/no question at a hidden prompt; true only for "yes". */
+export async function confirmYes(io: Io, question: string): Promise<boolean> {
+  const answer = await promptHidden(io, question);
+  return answer.trim().toLowerCase() === 'yes';
 }

@@ -1,20 +1,35 @@
 import { Command, CommanderError } from 'commander';
-import { registerAllowlist } from './commands/allowlist.js';
-import { registerAudit } from './commands/audit.js';
-import { registerCall } from './commands/call.js';
-import { registerEnv } from './commands/env.js';
-import { registerMcp } from './commands/mcp.js';
-import { registerProxy } from './commands/proxy.js';
-import { registerSecrets } from './commands/secrets.js';
-import { registerSetup } from './commands/setup.js';
-import { registerSync } from './commands/sync.js';
+import { loginCommand, logoutCommand, signupCommand } from './commands/account.js';
+import { allowlistCommand } from './commands/allowlist.js';
+import { auditCommand } from './commands/audit.js';
+import { callCommand } from './commands/call.js';
+import { envCommand } from './commands/env.js';
+import { execCommand } from './commands/exec.js';
+import { initCommand } from './commands/init.js';
+import { mcpCommand } from './commands/mcp.js';
+import { projectCommand } from './commands/project.js';
+import { proxyCommand } from './commands/proxy.js';
+import { secretsCommand } from './commands/secrets.js';
+import { statusCommand } from './commands/status.js';
+import { workspaceCommand } from './commands/workspace.js';
 import { Context } from './context.js';
 import { type Io, reportError } from './io.js';
 
 /** The CLI's version, printed by --version. */
 export const VERSION = '0.1.0';
 
-/** Builds the `agentsecrets` program. `binPath` is this CLI's entry file, for `mcp install` and `proxy --detach`. */
+/** Gives every command below `parent` the settings `.command()` would have copied: output, exit override, help. */
+function inheritSettings(parent: Command): void {
+  for (const sub of parent.commands) {
+    sub.copyInheritedSettings(parent);
+    inheritSettings(sub);
+  }
+}
+
+/**
+ * Builds the `agentsecrets` program from one module per command tree. `binPath` is this CLI's entry file, for
+ * `mcp install` and `proxy --detach`. Building loads no command's dependencies: each action loads them when it runs.
+ */
 export function buildProgram(ctx: Context, binPath: string): Command {
   const program = new Command('agentsecrets')
     .description('Let AI agents make authenticated calls with credentials they never see.')
@@ -41,32 +56,40 @@ Environment: AGENTSECRETS_HOME (default ~/.agentsecrets), AGENTSECRETS_KEYCHAIN 
 AGENTSECRETS_PASSPHRASE (automation only; never put it in an agent's environment), NO_COLOR,
 AGENTSECRETS_SERVER (team sync server), AGENTSECRETS_SYNC_PASSWORD (automation only).`,
     );
-  registerSetup(program, ctx);
-  registerSecrets(program, ctx);
-  registerAllowlist(program, ctx);
-  registerCall(program, ctx);
-  registerProxy(program, ctx, binPath);
-  registerAudit(program, ctx);
-  registerEnv(program, ctx);
-  registerMcp(program, ctx, binPath);
-  registerSync(program, ctx);
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
+  for (const command of [
+    initCommand(ctx),
+    statusCommand(ctx),
+    projectCommand(ctx),
+    secretsCommand(ctx),
+    allowlistCommand(ctx),
+    workspaceCommand(ctx, [allowlistCommand(ctx)]),
+    callCommand(ctx),
+    proxyCommand(ctx, binPath),
+    auditCommand(ctx),
+    envCommand(ctx),
+    execCommand(ctx),
+    mcpCommand(ctx, binPath),
+    signupCommand(ctx),
+    loginCommand(ctx),
+    logoutCommand(ctx),
+  ]) {
+    program.addCommand(command);
   }
+  inheritSettings(program);
   return program;
 }
 
 /**
- * Runs the CLI and returns its exit code: the one top-level place where errors become one line and an exit code.
+ * Runs the CLI with `ctx` and returns its exit code: the one place where errors become one line and an exit code.
+ * A command that ends without an error reports failure through `ctx.exitCode`.
  */
-export async function main(argv: readonly string[], io: Io, binPath: string): Promise<number> {
-  const ctx = new Context(io);
+export async function run(ctx: Context, argv: readonly string[], binPath: string): Promise<number> {
+  const { io } = ctx;
   const program = buildProgram(ctx, binPath);
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return ctx.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version exit through here with code 0; usage mistakes were already printed by commander.
@@ -76,4 +99,9 @@ export async function main(argv: readonly string[], io: Io, binPath: string): Pr
   } finally {
     await ctx.close().catch((e: unknown) => reportError(e, io, debug));
   }
+}
+
+/** Runs the CLI and returns its exit code. */
+export function main(argv: readonly string[], io: Io, binPath: string): Promise<number> {
+  return run(new Context(io), argv, binPath);
 }

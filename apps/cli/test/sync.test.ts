@@ -18,7 +18,8 @@ let desktop: Awaited<ReturnType<typeof freshMachine>>;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'as-team-'));
   db = await openDatabase(join(dir, 'sync.db'));
-  server = await buildServer({ db });
+  // Every command of this file logs in from 127.0.0.1; the limit has tests of its own in the server.
+  server = await buildServer({ db, authRateLimit: 1000 });
   const url = await server.listen({ port: 0, host: '127.0.0.1' });
   laptop = await freshMachine();
   desktop = await freshMachine();

@@ -1,12 +1,14 @@
-import { readLast } from '@agentsecrets/core';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import type { Context } from '../context.js';
-import { json, line, table } from '../io.js';
-import { password } from './sync.js';
+import { accountPassword, json, line, table } from '../io.js';
+import { loadCore } from '../lib.js';
 
-function build(parent: Command, ctx: Context): void {
-  const allowlist = parent
-    .command('allowlist')
+/**
+ * `allowlist add|remove|list|log`. A new tree on each call: the program mounts one at the top and one under
+ * `workspace`.
+ */
+export function allowlistCommand(ctx: Context): Command {
+  const allowlist = new Command('allowlist')
     .description('where credentials may be sent: deny by default')
     .addHelpText(
       'after',
@@ -19,7 +21,7 @@ function build(parent: Command, ctx: Context): void {
     .action(async (entries: string[], opts: { team?: boolean }) => {
       const core = await ctx.core();
       if (opts.team) {
-        const all = await core.team.changeAllowlist(await password(ctx, false), entries, []);
+        const all = await core.team.changeAllowlist(await accountPassword(ctx.io, false), entries, []);
         return line(ctx.io.stdout, `team allowlist: ${all.join(', ')}`);
       }
       const added = await core.allowlist.add(entries, await ctx.owner());
@@ -32,7 +34,7 @@ function build(parent: Command, ctx: Context): void {
     .action(async (entries: string[], opts: { team?: boolean }) => {
       const core = await ctx.core();
       if (opts.team) {
-        const all = await core.team.changeAllowlist(await password(ctx, false), [], entries);
+        const all = await core.team.changeAllowlist(await accountPassword(ctx.io, false), [], entries);
         return line(ctx.io.stdout, `team allowlist: ${all.join(', ') || '(empty)'}`);
       }
       const removed = await core.allowlist.remove(entries, await ctx.owner());
@@ -65,7 +67,9 @@ function build(parent: Command, ctx: Context): void {
     .option('--last <n>', 'how many', '20')
     .option('--json', 'machine-readable output')
     .action(async (opts: { last: string; json?: boolean }) => {
-      const events = await readLast(ctx.paths.audit, Number(opts.last) || 20, { status: 'BLOCKED' });
+      const { readLast } = await loadCore();
+      const { audit } = await ctx.paths();
+      const events = await readLast(audit, Number(opts.last) || 20, { status: 'BLOCKED' });
       if (opts.json) return json(ctx.io.stdout, events);
       if (events.length === 0) return line(ctx.io.stdout, 'no blocked attempts');
       line(
@@ -83,10 +87,5 @@ function build(parent: Command, ctx: Context): void {
         ]),
       );
     });
-}
-
-/** `allowlist …`, also reachable as `workspace allowlist …`. */
-export function registerAllowlist(program: Command, ctx: Context): void {
-  build(program, ctx);
-  build(program.command('workspace').description('workspace settings (team commands come with sync)'), ctx);
+  return allowlist;
 }

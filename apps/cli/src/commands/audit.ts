@@ -1,11 +1,11 @@
-import { verifyAuditLog } from '@agentsecrets/core';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { colours, json, line } from '../io.js';
+import { loadCore } from '../lib.js';
 
 /** `audit verify`. */
-export function registerAudit(program: Command, ctx: Context): void {
-  const audit = program.command('audit').description('the hash-chained audit log');
+export function auditCommand(ctx: Context): Command {
+  const audit = new Command('audit').description('the hash-chained audit log');
   audit
     .command('verify')
     .description(
@@ -13,9 +13,10 @@ export function registerAudit(program: Command, ctx: Context): void {
     )
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const result = await verifyAuditLog(ctx.paths.audit);
+      const { verifyAuditLog } = await loadCore();
+      const result = await verifyAuditLog((await ctx.paths()).audit);
       if (opts.json) json(ctx.io.stdout, result);
-      if (!result.ok) process.exitCode = 1;
+      if (!result.ok) ctx.exitCode = 1;
       if (opts.json) return;
       const out = ctx.io.stdout;
       const c = colours(out, ctx.io.env);
@@ -56,4 +57,5 @@ export function registerAudit(program: Command, ctx: Context): void {
         );
       }
     });
+  return audit;
 }

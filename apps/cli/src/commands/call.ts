@@ -1,15 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  AgentSecretsError,
-  type InjectionSpec,
-  type InjectionStyle,
-  parseCliInjection,
-  validateInjections,
-} from '@agentsecrets/core';
-import { type Command, Option } from 'commander';
+import type { InjectionSpec, InjectionStyle } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
+import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
 import { json, line, usage } from '../io.js';
+import { loadCore } from '../lib.js';
 
 const FLAGS: readonly [InjectionStyle, string, string][] = [
   ['bearer', '--bearer <key>', 'Authorization: Bearer <value of KEY>'],
@@ -30,9 +26,8 @@ function parseHeader(text: string): [string, string] {
 }
 
 /** `call`: one authenticated request, curl-like. */
-export function registerCall(program: Command, ctx: Context): void {
-  const cmd = program
-    .command('call')
+export function callCommand(ctx: Context): Command {
+  const cmd = new Command('call')
     .description('make one authenticated HTTP call with credentials injected by name')
     .requiredOption('--url <url>', 'destination (must be on the allowlist)')
     .option('-X, --request <method>', 'HTTP method', 'GET')
@@ -57,6 +52,7 @@ Goes through the running proxy when there is one. Exit codes: 0 ok, 2 usage, 3 b
 5 upstream/network error, 6 locked vault.`,
   );
   cmd.action(async (opts: Record<string, unknown>) => {
+    const { parseCliInjection, validateInjections } = await loadCore();
     const specs: InjectionSpec[] = [];
     for (const [style] of FLAGS) {
       const key = style === 'body' ? 'bodyField' : style === 'form' ? 'formField' : style;
@@ -100,6 +96,7 @@ Goes through the running proxy when there is one. Exit codes: 0 ok, 2 usage, 3 b
       }
       stdout.write(res.body);
     }
-    if (opts.fail && res.status >= 400) process.exitCode = res.status >= 500 ? 5 : 4;
+    if (opts.fail && res.status >= 400) ctx.exitCode = res.status >= 500 ? 5 : 4;
   });
+  return cmd;
 }

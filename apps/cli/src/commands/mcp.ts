@@ -1,30 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { toAgentSecretsError } from '@agentsecrets/core';
-import { serveStdio } from '@agentsecrets/mcp';
-import type { Command } from 'commander';
+import { toAgentSecretsError } from '@agentsecrets/errors';
+import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { line, usage } from '../io.js';
-import {
-  applyInstall,
-  clientTargets,
-  MCP_CLIENTS,
-  type McpClientName,
-  planInstall,
-  resolveServerCommand,
-} from '../mcp-install/index.js';
+import { loadMcp, loadMcpInstall } from '../lib.js';
+import { MCP_CLIENTS, type McpClientName } from '../mcp-install/clients.js';
 
 /** `mcp serve` and `mcp install`. */
-export function registerMcp(program: Command, ctx: Context, binPath: string): void {
-  const mcp = program
-    .command('mcp')
-    .description('the MCP server for Claude, Cursor, VS Code and other agents');
+export function mcpCommand(ctx: Context, binPath: string): Command {
+  const mcp = new Command('mcp').description('the MCP server for Claude, Cursor, VS Code and other agents');
   mcp
     .command('serve')
     .description('run the MCP server over stdio (uses the running proxy when there is one)')
     .action(async () => {
       // Never a prompt here: stdin carries the protocol. A file vault opens with AGENTSECRETS_PASSPHRASE or not at all
       // (then every tool explains how to start the proxy instead).
+      const { serveStdio } = await loadMcp();
       await serveStdio({ env: ctx.io.env, cwd: ctx.io.cwd });
     });
   mcp
@@ -41,6 +33,7 @@ export function registerMcp(program: Command, ctx: Context, binPath: string): vo
       ) {
         throw usage(`unknown client ${opts.client}`, `use one of ${MCP_CLIENTS.join(', ')}, or all`);
       }
+      const { applyInstall, clientTargets, planInstall, resolveServerCommand } = await loadMcpInstall();
       const all = clientTargets(
         {
           home: io.env.HOME ?? homedir(),
@@ -75,7 +68,7 @@ export function registerMcp(program: Command, ctx: Context, binPath: string): vo
         } catch (e) {
           const err = toAgentSecretsError(e);
           line(io.stderr, `${target.client}: skipped — ${err.message}${err.hint ? ` (${err.hint})` : ''}`);
-          process.exitCode = 1;
+          ctx.exitCode = 1;
         }
       }
       for (const plan of plans) {
@@ -89,4 +82,5 @@ export function registerMcp(program: Command, ctx: Context, binPath: string): vo
       for (const w of written)
         line(io.stdout, `registered in ${w.path}${w.backup ? ` (backup: ${w.backup})` : ''}`);
     });
+  return mcp;
 }

@@ -2,21 +2,29 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AgentSecretsError,
-  type AuditEvent,
-  type AuditFilter,
-  followAudit,
-  isLoopbackHost,
-  isProcessAlive,
-  ProxyClient,
-  readLast,
-  readProxyState,
-} from '@agentsecrets/core';
-import { runProxy } from '@agentsecrets/proxy';
-import type { Command } from 'commander';
+import type { AuditEvent, AuditFilter, ProxyState } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
+import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { colours, json, line, readStdin, table, usage } from '../io.js';
+import { loadCore, loadProxy } from '../lib.js';
+
+/** The running proxy's state file, or undefined when none is recorded for this home. */
+async function readState(ctx: Context): Promise<ProxyState | undefined> {
+  const { readProxyState } = await loadCore();
+  return readProxyState(await ctx.paths());
+}
+
+/** Whether the proxy a state file names answers its health check. */
+async function answers(state: ProxyState): Promise<boolean> {
+  const { ProxyClient } = await loadCore();
+  const client = new ProxyClient(state);
+  try {
+    return await client.health();
+  } finally {
+    await client.close();
+  }
+}
 
 function noProxy(): AgentSecretsError {
   return new AgentSecretsError('PROJECT_NOT_FOUND', 'no proxy is running for this AgentSecrets home', {
@@ -39,8 +47,8 @@ function logRow(e: AuditEvent, c: ReturnType<typeof colours>): string[] {
 }
 
 /** `proxy start|status|stop|token|logs`. */
-export function registerProxy(program: Command, ctx: Context, binPath: string): void {
-  const proxy = program.command('proxy').description('the local HTTP proxy agents call with X-AS-* headers');
+export function proxyCommand(ctx: Context, binPath: string): Command {
+  const proxy = new Command('proxy').description('the local HTTP proxy agents call with X-AS-* headers');
 
   proxy
     .command('start')
@@ -71,6 +79,7 @@ Example:
         if (!Number.isInteger(port) || port < 0 || port > 65535)
           throw usage(`bad port ${opts.port}`, 'use a number from 1 to 65535');
         const c = colours(io.stderr, io.env);
+        const { isLoopbackHost } = await loadCore();
         if (!isLoopbackHost(opts.host)) {
           line(
             io.stderr,
@@ -90,6 +99,7 @@ Example:
         const core = await ctx.core();
         // The proxy keeps what it needs, the opened vault (its key held by the store), not the passphrase.
         ctx.forgetPassphrase();
+        const { runProxy } = await loadProxy();
         const running = await runProxy({ core, host: opts.host, port, noAuth: !opts.auth });
         line(
           io.stdout,
@@ -106,10 +116,8 @@ Example:
     .description('is the proxy running, where, and does it answer')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const state = await readProxyState(ctx.paths);
-      const client = state === undefined ? undefined : new ProxyClient(state);
-      const healthy = client === undefined ? false : await client.health();
-      await client?.close();
+      const state = await readState(ctx);
+      const healthy = state === undefined ? false : await answers(state);
       const info =
         state === undefined
           ? { running: false }
@@ -133,8 +141,9 @@ Example:
     .command('stop')
     .description('stop the proxy; requests in flight finish first')
     .action(async () => {
-      const state = await readProxyState(ctx.paths);
+      const state = await readState(ctx);
       if (state === undefined) throw noProxy();
+      const { isProcessAlive } = await loadCore();
       process.kill(state.pid, 'SIGTERM');
       for (let waited = 0; waited < 15_000 && isProcessAlive(state.pid); waited += 100) await sleep(100);
       if (isProcessAlive(state.pid)) {
@@ -153,7 +162,7 @@ Example:
     .command('token')
     .description('print the session token clients send as X-AS-Session-Token')
     .action(async () => {
-      const state = await readProxyState(ctx.paths);
+      const state = await readState(ctx);
       if (state === undefined) throw noProxy();
       if (state.token === null)
         throw usage('the proxy runs with --no-auth and has no token', 'send requests without one');
@@ -182,7 +191,9 @@ Example:
         };
         const c = colours(io.stdout, io.env);
         const header = ['TIME', 'METHOD', 'TARGET', 'SECRET', 'STATUS', 'HTTP', 'DURATION'];
-        const events = await readLast(ctx.paths.audit, n, filter);
+        const { followAudit, readLast } = await loadCore();
+        const { audit } = await ctx.paths();
+        const events = await readLast(audit, n, filter);
         if (opts.json) for (const e of events) line(io.stdout, JSON.stringify(e));
         else if (events.length > 0 || opts.follow)
           line(io.stdout, table([header, ...events.map((e) => logRow(e, c))]));
@@ -190,11 +201,12 @@ Example:
         if (!opts.follow) return;
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
-        for await (const e of followAudit(ctx.paths.audit, { filter, signal: stop.signal, fromEnd: true })) {
+        for await (const e of followAudit(audit, { filter, signal: stop.signal, fromEnd: true })) {
           line(io.stdout, opts.json ? JSON.stringify(e) : logRow(e, c).join('  '));
         }
       },
     );
+  return proxy;
 }
 
 async function detach(
@@ -204,7 +216,7 @@ async function detach(
 ): Promise<void> {
   const { io } = ctx;
   const passphrase = await ctx.passphraseIfNeeded();
-  const logPath = join(ctx.paths.home, 'proxy.log');
+  const logPath = join((await ctx.paths()).home, 'proxy.log');
   const log = openSync(logPath, 'a', 0o600);
   const args = [binPath, 'proxy', 'start', '--port', opts.port, '--host', opts.host];
   if (!opts.auth) args.push('--no-auth');
@@ -221,7 +233,7 @@ async function detach(
   child.stdin?.end(passphrase === undefined ? '' : `${passphrase}\n`);
   child.unref();
   for (let waited = 0; waited < 20_000; waited += 100) {
-    const state = await readProxyState(ctx.paths);
+    const state = await readState(ctx);
     if (state !== undefined && state.pid === child.pid) {
       line(
         io.stdout,

@@ -1,14 +1,26 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { AgentSecretsError, type InjectionStyle, MIN_REDACTABLE_LENGTH } from '@agentsecrets/core';
-import { type Command, Option } from 'commander';
+import type { InjectionStyle } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
+import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
 import { parseDotenv } from '../dotenv.js';
-import { colours, json, line, promptHidden, readStdin, table, usage } from '../io.js';
-import { password } from './sync.js';
+import {
+  accountPassword,
+  colours,
+  confirmYes,
+  json,
+  line,
+  promptHidden,
+  readStdin,
+  table,
+  usage,
+} from '../io.js';
+import { loadCore } from '../lib.js';
 
-function warnShort(ctx: Context, name: string, redactable: boolean): void {
+async function warnShort(ctx: Context, name: string, redactable: boolean): Promise<void> {
   if (redactable) return;
+  const { MIN_REDACTABLE_LENGTH } = await loadCore();
   const c = colours(ctx.io.stderr, ctx.io.env);
   line(
     ctx.io.stderr,
@@ -18,11 +30,9 @@ function warnShort(ctx: Context, name: string, redactable: boolean): void {
   );
 }
 
-/** `secrets set|list|delete|import|get|release|bind`. */
-export function registerSecrets(program: Command, ctx: Context): void {
-  const secrets = program
-    .command('secrets')
-    .description('store and manage secrets (values are never printed)');
+/** `secrets set|list|delete|import|get|release|bind`, and `push|pull|diff` with the team workspace. */
+export function secretsCommand(ctx: Context): Command {
+  const secrets = new Command('secrets').description('store and manage secrets (values are never printed)');
 
   secrets
     .command('set <keys...>')
@@ -59,7 +69,7 @@ export function registerSecrets(program: Command, ctx: Context): void {
         }
         if (value.length === 0) throw usage(`the value of ${name} is empty`, 'nothing was stored');
         const { redactable } = await core.setSecret(name, value);
-        warnShort(ctx, name, redactable);
+        await warnShort(ctx, name, redactable);
         stored.push(name);
       }
       if (opts.env) {
@@ -125,7 +135,7 @@ export function registerSecrets(program: Command, ctx: Context): void {
       const core = await ctx.core();
       for (const [name, value] of entries) {
         const { redactable } = await core.setSecret(name, value);
-        warnShort(ctx, name, redactable);
+        await warnShort(ctx, name, redactable);
       }
       line(ctx.io.stdout, `imported ${entries.length} secrets: ${entries.map(([n]) => n).join(', ')}`);
       if (entries.length > 0)
@@ -144,8 +154,8 @@ export function registerSecrets(program: Command, ctx: Context): void {
       }
       const core = await ctx.core();
       const owner = await ctx.owner();
-      const answer = await promptHidden(io, `Print the value of ${key} on this screen? Type yes: `);
-      if (answer.trim().toLowerCase() !== 'yes') throw usage('not confirmed', 'nothing was printed');
+      if (!(await confirmYes(io, `Print the value of ${key} on this screen? Type yes: `)))
+        throw usage('not confirmed', 'nothing was printed');
       const value = await core.revealSecret(key, owner);
       io.stdout.write(`${value.text()}\n`);
       value.dispose();
@@ -200,7 +210,7 @@ Examples:
             'a team binding cannot name injection places yet',
             `bind it locally: agentsecrets secrets bind ${key} ${destination} ${placementFlags(placements)}`,
           );
-        await core.team.bind(await password(ctx, false), key, destination, opts.method ?? []);
+        await core.team.bind(await accountPassword(ctx.io, false), key, destination, opts.method ?? []);
         return line(ctx.io.stdout, `${key} bound to ${destination} for the team`);
       }
       if (opts.clear) {
@@ -226,6 +236,46 @@ Examples:
         `${key} bound to ${record.destination}${record.methods.length ? ` (${record.methods.join(', ')})` : ''}, injected ${describePlacements(record.inject)}`,
       );
     });
+  secrets
+    .command('push')
+    .description(
+      'encrypt and push new or changed secrets of this project to the team workspace (all or nothing)',
+    )
+    .action(async () => {
+      const { pushed, conflicts } = await (await ctx.core()).team.push();
+      line(ctx.io.stdout, pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing to push');
+      if (conflicts.length > 0) {
+        line(
+          ctx.io.stderr,
+          `conflict: ${conflicts.join(', ')} changed on the server since your last pull; nothing was pushed — run \`agentsecrets secrets diff\`, then pull`,
+        );
+        ctx.exitCode = 1;
+      }
+    });
+  secrets
+    .command('pull')
+    .description('pull and decrypt the team workspace secrets of this project into the local vault')
+    .action(async () => {
+      const { pulled } = await (await ctx.core()).team.pull();
+      line(ctx.io.stdout, pulled.length ? `pulled ${pulled.join(', ')}` : 'already up to date');
+    });
+  secrets
+    .command('diff')
+    .description('local-only, remote-only and changed secrets, by name')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const d = await (await ctx.core()).team.diff();
+      if (opts.json) return json(ctx.io.stdout, d);
+      for (const [label, names] of [
+        ['local only', d.localOnly],
+        ['remote only', d.remoteOnly],
+        ['changed', d.changed],
+      ] as const) {
+        if (names.length) line(ctx.io.stdout, `${label}: ${names.join(', ')}`);
+      }
+      if (!d.localOnly.length && !d.remoteOnly.length && !d.changed.length) line(ctx.io.stdout, 'in sync');
+    });
+  return secrets;
 }
 
 interface BindOptions {

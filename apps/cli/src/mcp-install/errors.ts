@@ -1,4 +1,4 @@
-import { AgentSecretsError } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
 
 const RETRY = 'fix or move the file aside, then run `agentsecrets mcp install` again';
 

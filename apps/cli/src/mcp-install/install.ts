@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { AgentSecretsError } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
 import { type ClientTarget, isMcpClientName, type McpClientName, type ServerCommand } from './clients.js';
 import { unifiedDiff } from './diff.js';
 import { maskForeignValues } from './mask.js';

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve, sep } from 'node:path';
-import { AgentSecretsError } from '@agentsecrets/core';
+import { AgentSecretsError } from '@agentsecrets/errors';
 import type { ServerCommand } from './clients.js';
 
 /** What {@link resolveServerCommand} looks at besides the CLI's entry file; defaults are this process's. */

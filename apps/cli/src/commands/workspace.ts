@@ -1,58 +1,14 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import type { Context } from '../context.js';
-import { json, line, promptHidden, table, usage } from '../io.js';
+import { accountPassword, json, line, table } from '../io.js';
 
-/** The sync account password: AGENTSECRETS_SYNC_PASSWORD for automation, else a hidden prompt. */
-export async function password(ctx: Context, confirm: boolean): Promise<string> {
-  const fromEnv = ctx.io.env.AGENTSECRETS_SYNC_PASSWORD;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const first = await promptHidden(ctx.io, confirm ? 'Choose the account password: ' : 'Account password: ');
-  if (confirm) {
-    if (first.length < 10)
-      throw usage('the account password must be at least 10 characters', 'choose a longer one');
-    if ((await promptHidden(ctx.io, 'Repeat it: ')) !== first)
-      throw usage('the two passwords differ', 'run it again');
-  }
-  return first;
-}
-
-/** `signup`, `login`, `logout`, `workspace create|list|switch`, `secrets push|pull|diff`: team sync. */
-export function registerSync(program: Command, ctx: Context): void {
-  program
-    .command('signup <email>')
-    .description(
-      'owner only: create an account on the sync server (AGENTSECRETS_SERVER); the password never leaves this machine',
-    )
-    .action(async (email: string) => {
-      const core = await ctx.core();
-      const owner = await ctx.owner();
-      await core.team.signup(email, await password(ctx, true), owner);
-      line(ctx.io.stdout, `signed up and logged in as ${email}; next: agentsecrets workspace create NAME`);
-    });
-  program
-    .command('login <email>')
-    .description(
-      'owner only: log in to the sync server; the session is kept in the local vault, and team policy applies only to a sync the owner set up',
-    )
-    .action(async (email: string) => {
-      const core = await ctx.core();
-      const owner = await ctx.owner();
-      await core.team.login(email, await password(ctx, false), owner);
-      line(ctx.io.stdout, `logged in as ${email}`);
-    });
-  program
-    .command('logout')
-    .description(
-      'owner only: revoke this session on the server and forget it here; team policy stops applying (local secrets stay)',
-    )
-    .action(async () => {
-      const core = await ctx.core();
-      await core.team.logout(await ctx.owner());
-      line(ctx.io.stdout, 'logged out');
-    });
-
-  const workspace = program.commands.find((c) => c.name() === 'workspace');
-  if (workspace === undefined) throw new Error('the workspace command is registered first');
+/**
+ * `workspace`: its settings (`settings`, the allowlist tree the program mounts here too) and the team workspaces:
+ * `create|list|switch|upgrade|invite|members|promote|demote|remove`.
+ */
+export function workspaceCommand(ctx: Context, settings: readonly Command[]): Command {
+  const workspace = new Command('workspace').description('workspace settings (team commands come with sync)');
+  for (const command of settings) workspace.addCommand(command);
   workspace
     .command('create <name>')
     .description(
@@ -123,7 +79,11 @@ export function registerSync(program: Command, ctx: Context): void {
     )
     .action(async (name: string) => {
       const core = await ctx.core();
-      const ws = await core.team.upgradeWorkspace(name, await ctx.owner(), await password(ctx, false));
+      const ws = await core.team.upgradeWorkspace(
+        name,
+        await ctx.owner(),
+        await accountPassword(ctx.io, false),
+      );
       line(
         ctx.io.stdout,
         `workspace ${ws.name} has a signed roster and a new key, granted to you alone; admit the others again with \`agentsecrets workspace invite EMAIL --fingerprint …\``,
@@ -145,7 +105,7 @@ export function registerSync(program: Command, ctx: Context): void {
         email,
         opts.fingerprint === undefined
           ? undefined
-          : { fingerprint: opts.fingerprint, password: await password(ctx, false) },
+          : { fingerprint: opts.fingerprint, password: await accountPassword(ctx.io, false) },
       );
       if (result.admitted) return line(ctx.io.stdout, `${email} is a member now`);
       line(
@@ -178,7 +138,7 @@ export function registerSync(program: Command, ctx: Context): void {
       )
       .action(async (email: string) => {
         const core = await ctx.core();
-        await core.team.setRole(email, role, await password(ctx, false));
+        await core.team.setRole(email, role, await accountPassword(ctx.io, false));
         line(ctx.io.stdout, `${email} is ${role === 'admin' ? 'an admin' : 'a member'} now`);
       });
   }
@@ -189,7 +149,7 @@ export function registerSync(program: Command, ctx: Context): void {
     )
     .action(async (email: string) => {
       const core = await ctx.core();
-      const { rotated } = await core.team.remove(email, await password(ctx, false));
+      const { rotated } = await core.team.remove(email, await accountPassword(ctx.io, false));
       line(
         ctx.io.stdout,
         rotated
@@ -198,45 +158,5 @@ export function registerSync(program: Command, ctx: Context): void {
       );
     });
 
-  const secrets = program.commands.find((c) => c.name() === 'secrets');
-  if (secrets === undefined) throw new Error('the secrets command is registered first');
-  secrets
-    .command('push')
-    .description(
-      'encrypt and push new or changed secrets of this project to the team workspace (all or nothing)',
-    )
-    .action(async () => {
-      const { pushed, conflicts } = await (await ctx.core()).team.push();
-      line(ctx.io.stdout, pushed.length ? `pushed ${pushed.join(', ')}` : 'nothing to push');
-      if (conflicts.length > 0) {
-        line(
-          ctx.io.stderr,
-          `conflict: ${conflicts.join(', ')} changed on the server since your last pull; nothing was pushed — run \`agentsecrets secrets diff\`, then pull`,
-        );
-        process.exitCode = 1;
-      }
-    });
-  secrets
-    .command('pull')
-    .description('pull and decrypt the team workspace secrets of this project into the local vault')
-    .action(async () => {
-      const { pulled } = await (await ctx.core()).team.pull();
-      line(ctx.io.stdout, pulled.length ? `pulled ${pulled.join(', ')}` : 'already up to date');
-    });
-  secrets
-    .command('diff')
-    .description('local-only, remote-only and changed secrets, by name')
-    .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
-      const d = await (await ctx.core()).team.diff();
-      if (opts.json) return json(ctx.io.stdout, d);
-      for (const [label, names] of [
-        ['local only', d.localOnly],
-        ['remote only', d.remoteOnly],
-        ['changed', d.changed],
-      ] as const) {
-        if (names.length) line(ctx.io.stdout, `${label}: ${names.join(', ')}`);
-      }
-      if (!d.localOnly.length && !d.remoteOnly.length && !d.changed.length) line(ctx.io.stdout, 'in sync');
-    });
+  return workspace;
 }
