@@ -213,7 +213,7 @@ describe('the unlock channel attacked with the session token and no passphrase',
       answers.map(async (a) => ((await a.body.json()) as { error: { code: string } }).error.code),
     );
     expect(codes.filter((c) => c === 'PASSPHRASE_INCORRECT')).toHaveLength(1);
-    expect(codes.filter((c) => c === 'TOO_MANY_ATTEMPTS')).toHaveLength(9);
+    expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(9);
     expect(answers.map((a) => a.statusCode).sort()).toEqual([401, ...Array(9).fill(429)]);
     // A second wrong guess starts the wait: the third is refused before it is checked.
     const second = await raw('/unlock', { method: 'POST', body: 'guess-b' });

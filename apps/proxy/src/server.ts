@@ -220,8 +220,6 @@ async function forward(
   const trailer = canTrail(req, response.status);
   if (trailer) res.setHeader('trailer', 'X-AS-Redacted');
   res.writeHead(response.status);
-  // The status line and headers go out now: the body may be held back a while (see the redactor's release rule).
-  res.flushHeaders();
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
   response.body.on('end', () => {
     // Not held back for the audit event: waiting for the append would put a lock and a write on every call's
@@ -230,6 +228,15 @@ async function forward(
     res.end();
   });
   response.body.pipe(res, { end: false });
+  // The status line and headers go out with the first body bytes, or on their own on the next turn of the event
+  // loop when none came: the body may be held back a while (see the redactor's release rule).
+  let wrote = false;
+  response.body.once('data', () => {
+    wrote = true;
+  });
+  setImmediate(() => {
+    if (!wrote && !res.writableEnded) res.flushHeaders();
+  });
 }
 
 /** A gate around a core opened already, which cannot be locked (embedding, tests). */

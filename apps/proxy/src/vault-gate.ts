@@ -74,21 +74,21 @@ export class VaultGate {
 
   /**
    * Opens the vault with the passphrase. Resolves `false` when it was open already (the passphrase is then not
-   * checked). Throws PASSPHRASE_INCORRECT for a wrong one and TOO_MANY_ATTEMPTS while tries are held back.
+   * checked). Throws PASSPHRASE_INCORRECT for a wrong one and RATE_LIMITED while tries are held back.
    */
   async unlock(passphrase: string): Promise<boolean> {
     if (!this.lockable) throw this.#notLockable();
     if (this.#closed) throw lockedError();
     if (this.#core !== undefined) return false;
     if (this.#trying) {
-      throw new AgentSecretsError('TOO_MANY_ATTEMPTS', 'another unlock attempt is being checked', {
+      throw new AgentSecretsError('RATE_LIMITED', 'another unlock attempt is being checked', {
         hint: 'wait a moment and run `agentsecrets unlock` again',
       });
     }
     const wait = this.#notBefore - Date.now();
     if (wait > 0) {
       throw new AgentSecretsError(
-        'TOO_MANY_ATTEMPTS',
+        'RATE_LIMITED',
         `too many wrong passphrases: the next try is accepted in ${Math.ceil(wait / 1000)} s`,
         { hint: 'wait, then run `agentsecrets unlock` again' },
       );
