@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
 # gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine.
-APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15)
+# systemd: `systemd-analyze verify` checks the unit `service install` writes.
+APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15 systemd)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -5,7 +5,8 @@ export default defineProject({
   test: {
     name: 'cli',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
+    // A team test runs dozens of CLI processes one after another: minutes on a machine loaded by other work.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
   },
 });

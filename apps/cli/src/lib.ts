@@ -18,3 +18,6 @@ export const loadMcp = () => import('@agentsecrets/mcp');
 
 /** The planner and writer of `mcp install` (JSONC and TOML parsers). */
 export const loadMcpInstall = () => import('./mcp-install/index.js');
+
+/** `service install|uninstall|status`: unit and agent files (the plist builder) and the service managers. */
+export const loadService = () => import('./service/index.js');

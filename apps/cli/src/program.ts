@@ -10,7 +10,9 @@ import { mcpCommand } from './commands/mcp.js';
 import { projectCommand } from './commands/project.js';
 import { proxyCommand } from './commands/proxy.js';
 import { secretsCommand } from './commands/secrets.js';
+import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
+import { unlockCommands } from './commands/unlock.js';
 import { workspaceCommand } from './commands/workspace.js';
 import { Context } from './context.js';
 import { type Io, reportError } from './io.js';
@@ -65,6 +67,8 @@ AGENTSECRETS_SERVER (team sync server), AGENTSECRETS_SYNC_PASSWORD (automation o
     workspaceCommand(ctx, [allowlistCommand(ctx)]),
     callCommand(ctx),
     proxyCommand(ctx, binPath),
+    serviceCommand(ctx, binPath),
+    ...unlockCommands(ctx),
     auditCommand(ctx),
     envCommand(ctx),
     execCommand(ctx),

@@ -1,10 +1,5 @@
-import {
-  type AgentSecretsOptions,
-  type CredentialClient,
-  resolveHome,
-  toAgentSecretsError,
-} from '@agentsecrets/core';
-import { openCredentialClient } from '@agentsecrets/proxy';
+import { type AgentSecretsOptions, type CredentialClient, resolveHome } from '@agentsecrets/core';
+import { ReconnectingClient } from './reconnecting-client.js';
 import { createMcpServer } from './server.js';
 import { LineTransport } from './stdio-transport.js';
 
@@ -21,11 +16,8 @@ export async function serveStdio(
   options: AgentSecretsOptions & { readonly agentId?: string } = {},
 ): Promise<void> {
   // A vault that cannot be opened here (a locked file vault, no proxy running) must not kill the server before the
-  // client can learn why: every tool then answers with that error and its hint.
-  const client: CredentialClient = await openCredentialClient(options).then(
-    (opened) => opened.client,
-    (e: unknown) => unavailable(toAgentSecretsError(e)),
-  );
+  // client can learn why: every tool then answers with that error and its hint, until a proxy runs.
+  const client: CredentialClient = new ReconnectingClient(options);
   const paths = resolveHome(options.env ?? process.env, options.home);
   const server = createMcpServer({
     client,
@@ -42,9 +34,4 @@ export async function serveStdio(
   // writing their audit events and closing connections, given a bounded time.
   const grace = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
   await Promise.race([Promise.allSettled([server.close(), client.close()]), grace]);
-}
-
-function unavailable(error: Error): CredentialClient {
-  const fail = () => Promise.reject(error);
-  return { fetch: fail, listSecrets: fail, status: fail, close: async () => {} };
 }

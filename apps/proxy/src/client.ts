@@ -98,14 +98,38 @@ export class ProxyClient implements CredentialClient {
     });
   }
 
-  /** Whether the proxy answers and takes our token. */
+  /** Whether the proxy answers and takes our token. A locked one is up: it answers every call with what to type. */
   async health(): Promise<boolean> {
     try {
       await this.check();
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      return e instanceof AgentSecretsError && e.code === 'VAULT_LOCKED';
     }
+  }
+
+  /** Hands the owner passphrase to a locked proxy (over loopback, with the session token). False: it was open. */
+  async unlock(passphrase: string): Promise<boolean> {
+    const res = await this.#request(PROXY_ROUTES.unlock, {
+      method: 'POST',
+      headers: { ...formatSessionToken(this.state.token), 'content-type': 'text/plain; charset=utf-8' },
+      body: passphrase,
+    });
+    return (JSON.parse(res.body.toString('utf8')) as { changed: boolean }).changed;
+  }
+
+  /** Makes the proxy close and forget its opened vault. False: it was locked already. */
+  async lock(): Promise<boolean> {
+    const res = await this.#request(PROXY_ROUTES.lock, {
+      method: 'POST',
+      headers: formatSessionToken(this.state.token),
+    });
+    return (JSON.parse(res.body.toString('utf8')) as { changed: boolean }).changed;
+  }
+
+  /** Whether the proxy's vault is open or locked. */
+  async vault(): Promise<'open' | 'locked'> {
+    return (await this.#json<{ vault: 'open' | 'locked' }>(PROXY_ROUTES.vault)).vault;
   }
 
   /** Sends one call through the proxy and reads the whole (redacted) response. */

@@ -6,14 +6,17 @@
  * @packageDocumentation
  */
 export { ProxyClient } from './client.js';
-export { openCredentialClient, runningProxyInfo } from './open.js';
+export { connectRunningProxy, openCredentialClient, runningProxyInfo } from './open.js';
 export { PROXY_HEADERS, PROXY_ROUTES } from './protocol.js';
 export { type RunProxyOptions, runProxy } from './run.js';
 export { type ProxyServerOptions, type RunningProxy, startProxyServer } from './server.js';
 export {
   clearProxyState,
   type ProxyState,
+  proxyListening,
   proxyUrl,
   readProxyState,
+  readRecordedProxyState,
   writeProxyState,
 } from './state.js';
+export { VaultGate, type VaultGateOptions } from './vault-gate.js';

@@ -19,6 +19,16 @@ export async function runningProxyInfo(paths: HomePaths): Promise<ProxyInfo | nu
   return state === undefined ? null : { pid: state.pid, url: proxyUrl(state), auth: state.token !== null };
 }
 
+/** The running proxy of a home as a client (a locked one too), or undefined when none answers. */
+export async function connectRunningProxy(paths: HomePaths): Promise<ProxyClient | undefined> {
+  const state = await readProxyState(paths);
+  if (state === undefined) return undefined;
+  const client = new ProxyClient(state);
+  if (await client.health()) return client;
+  await client.close();
+  return undefined;
+}
+
 /**
  * The client `call` and `mcp serve` use: the running proxy of this home (so the agent's own processes never open
  * the vault), or the vault opened in this process when no proxy runs — none is recorded, its process is gone, or

@@ -41,6 +41,9 @@ export const PROXY_ROUTES = {
   session: '/session',
   status: '/status',
   secrets: '/secrets',
+  vault: '/vault',
+  unlock: '/unlock',
+  lock: '/lock',
 } as const;
 
 /** A hint naming how to call the proxy, for errors about its routes. */

@@ -23,10 +23,13 @@ import {
   unauthorized,
 } from './protocol.js';
 import { proxyUrl } from './state.js';
+import { VaultGate } from './vault-gate.js';
 
 /** Options of {@link startProxyServer}. */
 export interface ProxyServerOptions {
-  readonly core: AgentSecrets;
+  /** The opened core; or give `gate` for a proxy whose vault can be locked and unlocked while it runs. */
+  readonly core?: AgentSecrets;
+  readonly gate?: VaultGate;
   /** Default 127.0.0.1. Anything that is not loopback exposes the proxy to the network. */
   readonly host?: string;
   /** Default 8765; 0 picks a free port. */
@@ -203,8 +206,6 @@ async function forward(
   const trailer = canTrail(req, response.status);
   if (trailer) res.setHeader('trailer', REDACTED.trailerDeclaration);
   res.writeHead(response.status);
-  // The status line and headers go out now: the body may be held back a while (see the redactor's release rule).
-  res.flushHeaders();
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
   response.body.on('end', () => {
     // Not held back for the audit event: waiting for the append would put a lock and a write on every call's
@@ -213,14 +214,74 @@ async function forward(
     res.end();
   });
   response.body.pipe(res, { end: false });
+  // The status line and headers go out with the first body bytes, or on their own on the next turn of the event
+  // loop when none came: the body may be held back a while (see the redactor's release rule).
+  let wrote = false;
+  response.body.once('data', () => {
+    wrote = true;
+  });
+  setImmediate(() => {
+    if (!wrote && !res.writableEnded) res.flushHeaders();
+  });
+}
+
+/** A gate around a core opened already, which cannot be locked (embedding, tests). */
+function openGate(core: AgentSecrets | undefined): VaultGate {
+  if (core === undefined) {
+    throw new AgentSecretsError('INVALID_ARGUMENT', 'startProxyServer needs a core or a gate', {
+      hint: 'pass { core } or { gate }',
+    });
+  }
+  return new VaultGate({
+    core,
+    lockable: false,
+    open: () => Promise.reject(new Error('not lockable')),
+  });
+}
+
+/** Longest passphrase `/unlock` reads; a longer body is refused unread. */
+const MAX_PASSPHRASE_BYTES = 4096;
+
+/**
+ * `POST /unlock`: the body is the owner passphrase (UTF-8), sent by `agentsecrets unlock` over loopback with the
+ * session token. It is never logged, echoed or kept: the vault opened with it is.
+ */
+async function unlock(gate: VaultGate, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!gate.lockable) {
+    // Answered before the body is read: nothing to check it against.
+    await gate.unlock('');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_PASSPHRASE_BYTES) {
+      for (const c of chunks) c.fill(0);
+      res.shouldKeepAlive = false;
+      throw new AgentSecretsError('REQUEST_TOO_LARGE', 'the passphrase is too long', {
+        hint: 'send the owner passphrase only',
+      });
+    }
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  try {
+    const changed = await gate.unlock(raw.toString('utf8'));
+    sendJson(res, 200, { vault: 'open', changed });
+  } finally {
+    raw.fill(0);
+  }
 }
 
 /**
- * Starts the HTTP proxy of SPEC.md §4 on the core engine. Routes: `GET /health` (no auth), `ANY /proxy`, and for
- * the CLI and MCP server `GET /status` and `GET /secrets` (names and policy, never values).
+ * Starts the HTTP proxy of SPEC.md §4 on the core engine. Routes: `GET /health` (no auth), `ANY /proxy`, for
+ * the CLI and MCP server `GET /status` and `GET /secrets` (names and policy, never values), and `GET /vault`, `POST /unlock` and
+ * `POST /lock` for a proxy whose vault can be locked (see {@link VaultGate}); while locked every other route answers
+ * VAULT_LOCKED.
  */
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
-  const { core } = options;
+  const gate = options.gate ?? openGate(options.core);
   const host = options.host ?? '127.0.0.1';
   const token = options.token === undefined ? randomToken() : options.token;
   let port = options.port ?? 8765;
@@ -241,13 +302,18 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
         return;
       }
       checkToken(req, token);
-      if (path === PROXY_ROUTES.proxy) await forward(core, req, res, maxBody);
+      if (path === PROXY_ROUTES.proxy) await forward(gate.core(), req, res, maxBody);
       // The clients' check that the proxy is up and takes their token: touches neither the vault nor the policy.
       else if (path === PROXY_ROUTES.session && req.method === 'GET') sendJson(res, 200, { status: 'ok' });
       else if (path === PROXY_ROUTES.status && req.method === 'GET')
-        sendJson(res, 200, { ...(await core.status()), proxy: self });
+        sendJson(res, 200, { ...(await gate.core().status()), proxy: self });
       else if (path === PROXY_ROUTES.secrets && req.method === 'GET')
-        sendJson(res, 200, await core.listSecrets());
+        sendJson(res, 200, await gate.core().listSecrets());
+      else if (path === PROXY_ROUTES.vault && req.method === 'GET')
+        sendJson(res, 200, { vault: gate.locked ? 'locked' : 'open' });
+      else if (path === PROXY_ROUTES.unlock && req.method === 'POST') await unlock(gate, req, res);
+      else if (path === PROXY_ROUTES.lock && req.method === 'POST')
+        sendJson(res, 200, { vault: 'locked', changed: await gate.lock() });
       else {
         throw new AgentSecretsError('ROUTE_NOT_FOUND', 'no such route on the proxy', {
           hint: PROXY_USAGE_HINT,
@@ -290,7 +356,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-      }).then(() => core.close());
+      }).then(() => gate.close());
       return closing;
     },
   };

@@ -1,4 +1,5 @@
 import { unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import type { HomePaths } from '@agentsecrets/core';
 import { isProcessAlive, readJsonFile, writeJsonFile } from '@agentsecrets/fs';
 import { z } from 'zod';
@@ -20,6 +21,30 @@ export type ProxyState = z.infer<typeof ProxyStateSchema>;
 export async function readProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
   const state = await readJsonFile(paths.proxy, ProxyStateSchema);
   return state !== undefined && isProcessAlive(state.pid) ? state : undefined;
+}
+
+/**
+ * Whether anything accepts connections where a recorded proxy listens: a proxy whose process runs always does, so a
+ * refusal means the record is stale even when its pid is alive (reused by another program after a crash or reboot).
+ * A connection that neither opens nor fails within 5 s counts as listening (a loaded machine is not proof of death).
+ */
+export function proxyListening(state: Pick<ProxyState, 'host' | 'port'>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: state.host, port: state.port });
+    socket.setTimeout(5_000);
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** What proxy.json records, whether or not its process still runs (`proxy status` tells a stale record apart). */
+export function readRecordedProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
+  return readJsonFile(paths.proxy, ProxyStateSchema);
 }
 
 /** Records the running proxy (mode 0600: the file holds the session token). */

@@ -92,6 +92,8 @@ function ioCode(cause: unknown): string {
 
 /** Appends written in one batch at most: bounds one write and the time one lock is held. */
 const MAX_BATCH = 1000;
+/** How long one free-space reading serves (see AuditLog.#freeBytes). */
+const FREE_SPACE_TTL_MS = 100;
 
 /**
  * The append-only, hash-chained audit log. Each line holds the hash of the line before it (`prev`) and an id derived
@@ -121,6 +123,7 @@ export class AuditLog {
   #owed: AuditEventInput[] = [];
   readonly #denials: DenialSummaries | undefined;
   #writing = false;
+  #free: { readonly at: number; readonly asked: Promise<number | undefined> } | undefined;
 
   constructor(options: AuditLogOptions) {
     this.path = options.path;
@@ -148,14 +151,7 @@ export class AuditLog {
   async ready(probe?: AuditEventInput): Promise<void> {
     if (probe !== undefined) validateInput(probe);
     if (this.#owed.length > 0) await this.#flush();
-    let free: number | undefined;
-    try {
-      const fs = await statfs(dirname(this.path));
-      free = fs.bavail * fs.bsize;
-    } catch (e) {
-      // A home not created yet is created by the first append; anything else is the log failing.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('check free space for', this.path, e);
-    }
+    const free = await this.#freeBytes();
     if (free !== undefined && free < this.#minFreeBytes) {
       throw new AgentSecretsError(
         'AUDIT_IO',
@@ -163,6 +159,26 @@ export class AuditLog {
         { hint: 'free disk space in the AgentSecrets home' },
       );
     }
+  }
+
+  /**
+   * Free bytes on the log's filesystem, undefined while its directory does not exist. One `statfs` answers every
+   * call that starts within FREE_SPACE_TTL_MS of it: a busy proxy asks once per interval, not once per request.
+   */
+  #freeBytes(): Promise<number | undefined> {
+    const now = performance.now();
+    if (this.#free === undefined || now - this.#free.at >= FREE_SPACE_TTL_MS) {
+      const asked = statfs(dirname(this.path)).then(
+        (fs) => fs.bavail * fs.bsize,
+        (e: unknown) => {
+          // A home not created yet is created by the first append; anything else is the log failing.
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw ioError('check free space for', this.path, e);
+        },
+      );
+      this.#free = { at: now, asked };
+    }
+    return this.#free.asked;
   }
 
   /** Writes pending denial summaries and tries owed events once more. Rejects with `AUDIT_IO` if some stay unwritten. */

@@ -49,6 +49,14 @@ export const ERROR_CODES = {
   PASSPHRASE_REQUIRED: 'auth',
   PASSPHRASE_INCORRECT: 'auth',
   UNAUTHORIZED: 'auth',
+  // what the sync server answers (packages/sync lists the codes it may send; each is one of this table's)
+  INVALID_CREDENTIALS: 'auth',
+  TOKEN_REUSED: 'auth',
+  RATE_LIMITED: 'policy',
+  WORKSPACE_NOT_FOUND: 'not_found',
+  INVITE_NOT_FOUND: 'not_found',
+  SYNC_CONFLICT: 'failure',
+  VERSION_CONFLICT: 'failure',
   // failures of our own or of stored data
   DECRYPT_FAILED: 'failure',
   ENVELOPE_INVALID: 'failure',
@@ -162,9 +170,12 @@ export function exitCodeFor(code: ErrorCode): number {
 const HTTP_STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
   REQUEST_TOO_LARGE: 413,
   AUDIT_IO: 503,
+  RATE_LIMITED: 429,
+  SYNC_CONFLICT: 409,
+  VERSION_CONFLICT: 409,
 };
 
-/** The HTTP status the proxy answers with for an error code (SPEC.md §4). */
+/** The HTTP status the proxy and the sync server answer with for an error code (SPEC.md §4). */
 export function httpStatusFor(code: ErrorCode): number {
   return HTTP_STATUS_OF_CODE[code] ?? HTTP_STATUSES[ERROR_CODES[code]];
 }

@@ -5,16 +5,7 @@
  *
  * @packageDocumentation
  */
-export {
-  type Invite,
-  type OpenedWorkspace,
-  type PulledSecret,
-  SyncClient,
-  type SyncLocation,
-  type SyncSession,
-  type SyncWorkspace,
-  type WorkspaceEntry,
-} from './client.js';
+export { SyncClient } from './client.js';
 export {
   decryptSecret,
   encryptSecret,
@@ -53,26 +44,60 @@ export {
   verifyGrant,
   verifyRosterChain,
 } from './roster.js';
+export type {
+  Invite,
+  OpenedWorkspace,
+  PulledSecret,
+  PushOutcome,
+  SyncLocation,
+  SyncSession,
+  SyncWorkspace,
+  WorkspaceEntry,
+} from './types.js';
 export {
   B64,
+  CreatedWorkspaceSchema,
   CreateWorkspaceRequestSchema,
   EMAIL,
   ENVIRONMENT,
   ID,
+  InviteRequestSchema,
   InviteSchema,
+  KdfOfferSchema,
   KeyGrantSchema,
+  LoginRequestSchema,
+  LoginResponseSchema,
+  MemberSchema,
+  MyInviteSchema,
+  PolicyUploadSchema,
+  PreloginRequestSchema,
   PushConflictSchema,
+  PushedSchema,
   PushRequestSchema,
+  RefreshRequestSchema,
   RosterListSchema,
   RosterMemberSchema,
   RosterUpdateRequestSchema,
   RotateRequestSchema,
   SECRET_NAME,
+  SealedUserKeysSchema,
+  SecretVersionSchema,
   SignedPolicySchema,
   SignedRosterSchema,
+  SignupRequestSchema,
+  StoredPolicySchema,
   StoredSecretSchema,
+  TokenPairSchema,
   USER_ID,
   WORKSPACE_ID,
+  WORKSPACE_NAME,
   WorkspaceEntrySchema,
   WorkspaceSecretSchema,
 } from './wire.js';
+export {
+  isSyncErrorCode,
+  SYNC_ERROR_CODES,
+  type SyncErrorBody,
+  SyncErrorBodySchema,
+  type SyncErrorCode,
+} from './wire-errors.js';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
-// The sync protocol's bodies, shared by the server (which parses requests with them) and the client (which parses
-// every answer with them before trusting anything in it). Signatures are checked by clients, never by the server.
+// The sync protocol's bodies, shared by the server (which parses requests with them and types its answers by them)
+// and the client (which parses every answer with them before trusting anything in it). Signatures are checked by
+// clients, never by the server. The error bodies and codes are in wire-errors.ts.
 
 /** Base64 (standard alphabet), bounded. */
 export const B64 = z
@@ -18,6 +19,8 @@ export const WORKSPACE_ID = z.string().regex(/^ws_[A-Za-z0-9_-]{16,64}$/);
 export const SECRET_NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/);
 /** An environment name. */
 export const ENVIRONMENT = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
+/** A workspace name: printable, so a name a server lists cannot carry terminal control sequences. */
+export const WORKSPACE_NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 /** An email: no whitespace or control characters (PostgreSQL refuses NUL in text), compared in lower case. */
 export const EMAIL = z
   .string()
@@ -81,7 +84,7 @@ export const KeyGrantSchema = z
 export const CreateWorkspaceRequestSchema = z
   .object({
     id: WORKSPACE_ID,
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    name: WORKSPACE_NAME,
     roster: SignedRosterSchema,
     grant: KeyGrantSchema,
   })
@@ -90,7 +93,7 @@ export const CreateWorkspaceRequestSchema = z
 /** One entry of `GET /v1/workspaces`. `grant` is null for a workspace made before signed rosters. */
 export const WorkspaceEntrySchema = z.object({
   id: WORKSPACE_ID,
-  name: z.string().max(64),
+  name: WORKSPACE_NAME,
   role: z.string().max(16),
   keyVersion: SERIAL,
   rotationPending: z.boolean(),
@@ -183,3 +186,100 @@ export const InviteSchema = z.object({
   boxPublicKey: B64.nullable(),
   signingPublicKey: B64.nullable(),
 });
+
+// Accounts and sessions.
+
+/** The salt and Argon2id parameters of an account (`POST /v1/auth/prelogin` answers it; sign-up proposes it). */
+export const KdfOfferSchema = z.object({
+  salt: B64,
+  params: z.object({
+    memoryKiB: z.number().int(),
+    iterations: z.number().int(),
+    parallelism: z.number().int(),
+  }),
+});
+
+/** `POST /v1/auth/prelogin`. */
+export const PreloginRequestSchema = z.object({ email: EMAIL });
+
+/** The public keys of a user and the private ones sealed under their encryption key. */
+export const SealedUserKeysSchema = z.object({
+  boxPublicKey: B64,
+  signingPublicKey: B64,
+  sealedPrivateKeys: B64,
+});
+
+/** `POST /v1/auth/signup`: ids, salt and key pairs are made on the client, so its keys are bound to its id. */
+export const SignupRequestSchema = z.object({
+  userId: USER_ID,
+  email: EMAIL,
+  authKey: B64,
+  kdf: KdfOfferSchema,
+  keys: SealedUserKeysSchema,
+});
+
+/** `POST /v1/auth/login`: the authentication key derived from the password (never the password). */
+export const LoginRequestSchema = z.object({ email: EMAIL, authKey: B64 });
+
+const TOKEN = z.string().min(1).max(1024);
+/** A refresh token as a client presents it. */
+const REFRESH_TOKEN = z.string().max(200);
+
+/** `POST /v1/auth/refresh` and `POST /v1/auth/logout`. */
+export const RefreshRequestSchema = z.object({ refreshToken: REFRESH_TOKEN });
+
+/** What `POST /v1/auth/refresh` answers: both tokens rotate. */
+export const TokenPairSchema = z.object({ accessToken: TOKEN, refreshToken: REFRESH_TOKEN.min(1) });
+
+/** What `POST /v1/auth/login` answers. */
+export const LoginResponseSchema = TokenPairSchema.extend({ userId: USER_ID, keys: SealedUserKeysSchema });
+
+// Workspaces, members and invites.
+
+/** What `POST /v1/workspaces` answers (201). */
+export const CreatedWorkspaceSchema = z.object({
+  id: WORKSPACE_ID,
+  name: WORKSPACE_NAME,
+  keyVersion: SERIAL,
+});
+
+/** `POST /v1/workspaces/:ws/invites` (admin). */
+export const InviteRequestSchema = z.object({ email: EMAIL });
+
+/** One invite waiting for the caller, as `GET /v1/invites` lists it. */
+export const MyInviteSchema = z.object({
+  id: ID,
+  workspaceId: ID,
+  workspaceName: WORKSPACE_NAME,
+  status: z.string().max(16),
+});
+
+/** One member as `GET /v1/workspaces/:ws/members` lists it (as the server says: the signed roster is the truth). */
+export const MemberSchema = z.object({
+  userId: USER_ID,
+  email: STORED_EMAIL,
+  role: z.string().max(16),
+  boxPublicKey: B64,
+  signingPublicKey: B64,
+});
+
+// Secrets.
+
+/** What an applied push answers (201). */
+export const PushedSchema = z.object({ pushed: z.number().int().min(0) });
+
+/** One version of a secret, as `GET …/secrets/:project/:env/:name/versions` lists them, newest first. */
+export const SecretVersionSchema = z.object({
+  version: SERIAL,
+  ciphertext: B64,
+  keyVersion: SERIAL,
+  createdAt: z.number().int(),
+});
+
+// Team policy.
+
+/** `PUT /v1/workspaces/:ws/policy` (admin): a policy signed on the client, with a serial above the stored one. */
+export const PolicyUploadSchema = z.object({ policy: SignedPolicySchema });
+
+/** What `GET /v1/workspaces/:ws/policy` answers: the newest stored policy (unverified), or null. */
+export const StoredPolicySchema = z.object({ policy: SignedPolicySchema.nullable() });

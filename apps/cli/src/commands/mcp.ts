@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import { line, usage } from '../io.js';
 import { loadMcp, loadMcpInstall } from '../lib.js';
 import { MCP_CLIENTS, type McpClientName } from '../mcp-install/clients.js';
+import { mcpNextSteps } from './next-step.js';
 
 /** `mcp serve` and `mcp install`. */
 export function mcpCommand(ctx: Context, binPath: string): Command {
@@ -81,6 +82,12 @@ export function mcpCommand(ctx: Context, binPath: string): Command {
       const written = await applyInstall(plans.filter((p) => p.changed));
       for (const w of written)
         line(io.stdout, `registered in ${w.path}${w.backup ? ` (backup: ${w.backup})` : ''}`);
+      if (plans.length > 0)
+        for (const step of await mcpNextSteps(
+          ctx,
+          plans.map((p) => p.target.client),
+        ))
+          line(io.stdout, step);
     });
   return mcp;
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, AuditFilter } from '@agentsecrets/core';
-import { AgentSecretsError } from '@agentsecrets/errors';
+import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
 import type { ProxyState } from '@agentsecrets/proxy';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
@@ -14,6 +15,22 @@ import { loadCore, loadProxy } from '../lib.js';
 async function readState(ctx: Context): Promise<ProxyState | undefined> {
   const { readProxyState } = await loadProxy();
   return readProxyState(await ctx.paths());
+}
+
+/**
+ * The recorded proxy when its process runs and listens where it said. A record left by one that ended without
+ * stopping (`kill -9`, a crash, a reboot) is removed and returned as `stale`, so nothing acts on a pid that may
+ * since belong to another program.
+ */
+export async function liveState(ctx: Context): Promise<{ state?: ProxyState; stale?: ProxyState }> {
+  const { isProcessAlive } = await loadCore();
+  const { clearProxyState, proxyListening, readRecordedProxyState } = await loadProxy();
+  const paths = await ctx.paths();
+  const state = await readRecordedProxyState(paths);
+  if (state === undefined) return {};
+  if (isProcessAlive(state.pid) && (await proxyListening(state))) return { state };
+  await clearProxyState(paths, state.pid);
+  return { stale: state };
 }
 
 /** Whether the proxy a state file names answers its health check. */
@@ -27,9 +44,21 @@ async function answers(state: ProxyState): Promise<boolean> {
   }
 }
 
-function noProxy(): AgentSecretsError {
+/** Whether the proxy's vault is open or locked. */
+export async function vaultOf(state: ProxyState): Promise<'open' | 'locked' | undefined> {
+  const { ProxyClient } = await loadProxy();
+  const client = new ProxyClient(state);
+  try {
+    return await client.vault().catch(() => undefined);
+  } finally {
+    await client.close();
+  }
+}
+
+/** PROXY_NOT_RUNNING, saying how to start one. */
+export function noProxy(): AgentSecretsError {
   return new AgentSecretsError('PROXY_NOT_RUNNING', 'no proxy is running for this AgentSecrets home', {
-    hint: 'start one with `agentsecrets proxy start`',
+    hint: 'start one with `agentsecrets proxy start --detach`, or keep one running with `agentsecrets service install`',
   });
 }
 
@@ -59,9 +88,16 @@ export function proxyCommand(ctx: Context, binPath: string): Command {
     .option('--no-auth', 'accept requests without the session token')
     .option('--detach', 'run in the background')
     .option('--passphrase-stdin', 'read the passphrase from stdin (used by --detach)')
+    .option(
+      '--locked',
+      'with the file vault, start without the passphrase: calls answer VAULT_LOCKED until `agentsecrets unlock` (used by the service)',
+    )
     .addHelpText(
       'after',
       `
+With the file vault, \`agentsecrets lock\` makes a running proxy forget the opened vault and \`agentsecrets unlock\`
+hands it the passphrase again (over its loopback API, never argv or environment).
+
 Example:
   agentsecrets proxy start --detach
   curl -s http://127.0.0.1:8765/proxy -H "X-AS-Session-Token: $(agentsecrets proxy token)" \\
@@ -74,6 +110,7 @@ Example:
         auth: boolean;
         detach?: boolean;
         passphraseStdin?: boolean;
+        locked?: boolean;
       }) => {
         const { io } = ctx;
         const port = Number(opts.port);
@@ -87,7 +124,12 @@ Example:
             c.yellow(`warning: listening on ${opts.host} exposes the proxy beyond this machine`),
           );
         }
-        if (opts.detach) return detach(ctx, binPath, opts);
+        const { createAgentSecrets, loadConfig } = await loadCore();
+        const config = await loadConfig(await ctx.paths());
+        // The file vault can be locked and unlocked while the proxy runs; the OS keychain is the OS's to lock.
+        const lockable = (io.env.AGENTSECRETS_KEYCHAIN || config.keychain) === 'file';
+        const locked = opts.locked === true && lockable;
+        if (opts.detach) return detach(ctx, binPath, { ...opts, locked });
         if (opts.passphraseStdin) {
           // No regular expression on it: V8 keeps the subject of the last match alive.
           const raw = await readStdin(io.stdin);
@@ -97,14 +139,28 @@ Example:
           ctx.passphraseFrom(raw.subarray(0, end).toString('utf8'));
           raw.fill(0);
         }
-        const core = await ctx.core();
+        // A vault opened later (`agentsecrets unlock`) never reads AGENTSECRETS_PASSPHRASE: only what unlock sends.
+        const env = { ...io.env };
+        delete env.AGENTSECRETS_PASSPHRASE;
+        const open = lockable
+          ? (passphrase: string) => createAgentSecrets({ env, cwd: io.cwd, passphrase })
+          : undefined;
+        if (locked) ctx.forgetPassphrase();
+        const core = locked ? undefined : await ctx.core();
         // The proxy keeps what it needs, the opened vault (its key held by the store), not the passphrase.
         ctx.forgetPassphrase();
         const { runProxy } = await loadProxy();
-        const running = await runProxy({ core, host: opts.host, port, noAuth: !opts.auth });
+        const running = await runProxy({
+          ...(core === undefined ? {} : { core }),
+          ...(open === undefined ? {} : { open }),
+          paths: await ctx.paths(),
+          host: opts.host,
+          port,
+          noAuth: !opts.auth,
+        });
         line(
           io.stdout,
-          `proxy listening on ${running.url} (pid ${process.pid})${running.token === null ? ' without authentication' : ''}`,
+          `proxy listening on ${running.url} (pid ${process.pid})${running.token === null ? ' without authentication' : ''}${locked ? ', vault locked: type `agentsecrets unlock` to open it' : ''}`,
         );
         if (running.token !== null) line(io.stdout, 'session token: agentsecrets proxy token');
         await running.stopped;
@@ -117,11 +173,12 @@ Example:
     .description('is the proxy running, where, and does it answer')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const state = await readState(ctx);
+      const { state, stale } = await liveState(ctx);
       const healthy = state === undefined ? false : await answers(state);
+      const vault = state === undefined || !healthy ? undefined : await vaultOf(state);
       const info =
         state === undefined
-          ? { running: false }
+          ? { running: false, ...(stale === undefined ? {} : { stale: { pid: stale.pid } }) }
           : {
               running: true,
               healthy,
@@ -129,12 +186,19 @@ Example:
               url: `http://${state.host}:${state.port}`,
               auth: state.token !== null,
               startedAt: state.startedAt,
+              ...(vault === undefined ? {} : { vault }),
             };
       if (opts.json) return json(ctx.io.stdout, info);
+      if (stale !== undefined) {
+        return line(
+          ctx.io.stdout,
+          `not running: the proxy (pid ${stale.pid}) ended without stopping; its stale record was removed`,
+        );
+      }
       if (state === undefined) return line(ctx.io.stdout, 'not running');
       line(
         ctx.io.stdout,
-        `running at http://${state.host}:${state.port} (pid ${state.pid}, since ${state.startedAt})${healthy ? '' : ' but not answering'}`,
+        `running at http://${state.host}:${state.port} (pid ${state.pid}, since ${state.startedAt})${healthy ? '' : ' but not answering'}${vault === 'locked' ? ', vault locked: type `agentsecrets unlock` to open it' : ''}`,
       );
     });
 
@@ -142,7 +206,7 @@ Example:
     .command('stop')
     .description('stop the proxy; requests in flight finish first')
     .action(async () => {
-      const state = await readState(ctx);
+      const { state } = await liveState(ctx);
       if (state === undefined) throw noProxy();
       const { isProcessAlive } = await loadCore();
       process.kill(state.pid, 'SIGTERM');
@@ -163,7 +227,7 @@ Example:
     .command('token')
     .description('print the session token clients send as X-AS-Session-Token')
     .action(async () => {
-      const state = await readState(ctx);
+      const { state } = await liveState(ctx);
       if (state === undefined) throw noProxy();
       if (state.token === null)
         throw usage('the proxy runs with --no-auth and has no token', 'send requests without one');
@@ -213,14 +277,16 @@ Example:
 async function detach(
   ctx: Context,
   binPath: string,
-  opts: { port: string; host: string; auth: boolean },
+  opts: { port: string; host: string; auth: boolean; locked: boolean },
 ): Promise<void> {
   const { io } = ctx;
-  const passphrase = await ctx.passphraseIfNeeded();
+  const passphrase = opts.locked ? undefined : await ctx.passphraseIfNeeded();
   const logPath = join((await ctx.paths()).home, 'proxy.log');
   const log = openSync(logPath, 'a', 0o600);
+  const logStart = statSync(logPath).size;
   const args = [binPath, 'proxy', 'start', '--port', opts.port, '--host', opts.host];
   if (!opts.auth) args.push('--no-auth');
+  if (opts.locked) args.push('--locked');
   if (passphrase !== undefined) args.push('--passphrase-stdin');
   // The passphrase goes through a pipe, never argv or the child's environment, where other processes could read it.
   const env = { ...io.env };
@@ -238,12 +304,42 @@ async function detach(
     if (state !== undefined && state.pid === child.pid) {
       line(
         io.stdout,
-        `proxy started in the background at http://${state.host}:${state.port} (pid ${state.pid}, log ${logPath})`,
+        `proxy started in the background at http://${state.host}:${state.port} (pid ${state.pid}, log ${logPath})${opts.locked ? '; vault locked: type `agentsecrets unlock` to open it' : ''}`,
       );
       return;
     }
     if (child.exitCode !== null) break;
     await sleep(100);
   }
-  throw new AgentSecretsError('INTERNAL_ERROR', 'the proxy did not start', { hint: `see ${logPath}` });
+  throw (
+    (child.exitCode === null ? undefined : await startError(logPath, logStart)) ??
+    new AgentSecretsError('INTERNAL_ERROR', 'the proxy did not start', { hint: `see ${logPath}` })
+  );
+}
+
+/**
+ * Why a detached proxy ended before it listened: the one error line it wrote to its log (our own line, built from
+ * names, as every CLI error is), so the user reads "port 8765 … in use" rather than "see proxy.log".
+ */
+async function startError(logPath: string, from: number): Promise<AgentSecretsError | undefined> {
+  const file = await open(logPath, 'r');
+  let text: string;
+  try {
+    const { size } = await file.stat();
+    const length = Math.min(size - from, 64 * 1024);
+    const buffer = Buffer.alloc(Math.max(length, 0));
+    await file.read(buffer, 0, buffer.length, size - buffer.length);
+    text = buffer.toString('utf8');
+  } finally {
+    await file.close();
+  }
+  const last = text
+    .split('\n')
+    .filter((l) => l.startsWith('error '))
+    .pop();
+  const match = /^error ([A-Z_]+): (.*?)(?: — (.*))?$/.exec(last ?? '');
+  if (match === null || !Object.hasOwn(ERROR_CODES, match[1]!)) return undefined;
+  return new AgentSecretsError(match[1] as ErrorCode, match[2]!, {
+    hint: match[3] ?? `see ${logPath}`,
+  });
 }
