@@ -6,8 +6,9 @@ export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
-# gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine.
-APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15)
+# gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine;
+# zsh and fish: the completion scripts are run in them.
+APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15 zsh fish)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -18,3 +18,6 @@ export const loadMcp = () => import('@agentsecrets/mcp');
 
 /** The planner and writer of `mcp install` (JSONC and TOML parsers). */
 export const loadMcpInstall = () => import('./mcp-install/index.js');
+
+/** The dotenv reader of `secrets import` (the `dotenv` package). */
+export const loadDotenv = () => import('./dotenv.js');

@@ -143,8 +143,11 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         });
         // Null prototype: an upstream header named `constructor` is a header, not Object's property.
         const headers: Record<string, string> = Object.create(null);
-        for (const [name, value] of response.headers)
+        for (const [name, value] of response.headers) {
+          // AgentSecrets' own headers (X-AS-*, the trailer announcing X-AS-Redacted) are not the API's: `redacted` says it.
+          if (name.toLowerCase().startsWith('x-as-') || name.toLowerCase() === 'trailer') continue;
           headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+        }
         const text = response.body.toString('utf8');
         const truncated = text.length > maxBody;
         const body = truncated ? text.slice(0, maxBody) : text;

@@ -24,6 +24,7 @@ import {
 } from '@agentsecrets/keychain';
 import { policyAnchor } from './anchor.js';
 import { type HomePaths, readJsonFile, resolveHome, writeJsonFile } from './home.js';
+import { isUnopened, lazyStore } from './lazy-store.js';
 import { assertName, type Config, ConfigSchema, type ProjectRef, type Workspace } from './model.js';
 import { type OwnerKey, unlockOwnerKey } from './owner.js';
 import {
@@ -52,6 +53,11 @@ export interface AgentSecretsOptions {
   readonly project?: string;
   /** A store to use instead of the configured backend (embedding, tests). */
   readonly store?: SecretStore;
+  /**
+   * Open the file vault (and ask for its passphrase) only when a secret is first used: for commands that read config
+   * or the signed policy. A long-running process that drops the passphrase after opening must leave this off.
+   */
+  readonly lazyVault?: boolean;
   /** Unlocks the file vault; default `AGENTSECRETS_PASSPHRASE`. */
   readonly passphrase?: PassphraseSource;
   /**
@@ -533,8 +539,11 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
   /** The workspace allowlist (canonical entries) and its owner-only changes. */
   readonly allowlist = {
     list: async (): Promise<string[]> => {
-      await this.#freshPolicy();
-      return [...(this.#policy.body.workspaces[this.workspace.id]?.allowlist ?? [])];
+      // With the file vault not opened, the signature is checked but not the vault's rollback anchor: reading needs no
+      // passphrase, and every call still checks both before it sends anything.
+      if (!isUnopened(this.store)) await this.#freshPolicy();
+      const body = isUnopened(this.store) ? await this.#policy.peek() : this.#policy.body;
+      return [...(body.workspaces[this.workspace.id]?.allowlist ?? [])];
     },
     add: async (entries: readonly string[], owner: OwnerKey): Promise<string[]> => {
       const canonical = canonicalEntries(entries);
@@ -794,13 +803,15 @@ export async function createAgentSecrets(options: AgentSecretsOptions = {}): Pro
     });
   }
   const backend = (env.AGENTSECRETS_KEYCHAIN as BackendName | undefined) || config.keychain;
-  const store =
-    options.store ??
-    (await openSecretStore({
+  const open = () =>
+    openSecretStore({
       home: paths.home,
       env,
       ...(backend === undefined ? {} : { backend }),
       ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
-    }));
+    });
+  const store =
+    options.store ??
+    (backend === 'file' && options.lazyVault === true ? lazyStore('file', open) : await open());
   return new AgentSecrets({ paths, config, store, workspace, project, options });
 }

@@ -190,8 +190,10 @@ export class ProxyClient implements CredentialClient {
     for (const [name, value] of Object.entries(res.headers)) {
       if (value === undefined) continue;
       if (name === 'x-as-redacted' && value === 'true') redacted = true;
+      // The proxy hop's own headers: its X-AS-* and the `trailer` that announces X-AS-Redacted (read above).
       if (
         name.startsWith('x-as-') ||
+        name === 'trailer' ||
         name === 'transfer-encoding' ||
         name === 'connection' ||
         name === 'keep-alive'
