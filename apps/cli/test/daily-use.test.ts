@@ -214,6 +214,7 @@ describe('with a proxy running, without the passphrase', () => {
   };
 
   beforeAll(async () => {
+    expect((await run(['secrets', 'set', 'HOP_TOKEN', '--stdin'], opts(TOKEN))).code).toBe(0);
     const start = await run(['proxy', 'start', '--detach', '--port', '0'], opts());
     expect(start.code, start.stderr).toBe(0);
   }, 120_000);
@@ -253,7 +254,7 @@ describe('with a proxy running, without the passphrase', () => {
     try {
       const res = await client.callTool({
         name: 'api_call',
-        arguments: { url: `${upstream.origin}/echo`, injections: { bearer: 'API_TOKEN' } },
+        arguments: { url: `${upstream.origin}/echo`, injections: { bearer: 'HOP_TOKEN' } },
       });
       transcript.push(JSON.stringify(res));
       expect(res.isError, JSON.stringify(res.content)).toBeFalsy();
