@@ -6,9 +6,10 @@ export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
-# gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine.
-# systemd: `systemd-analyze verify` checks the unit `service install` writes.
-APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15 systemd)
+# gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine;
+# systemd: `systemd-analyze verify` checks the unit `service install` writes; zsh and fish: the completion scripts
+# are run in them.
+APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15 systemd zsh fish)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -56,8 +56,11 @@ export class Context {
     return backend === 'file' ? this.passphrase() : undefined;
   }
 
-  /** The core for the current directory's project, opened once. */
-  core(project?: string): Promise<AgentSecrets> {
+  /**
+   * The core for the current directory's project, opened once. `readOnly`: a command that reads config or the signed
+   * policy only, so the file vault opens (asking for the passphrase) only if a secret is used after all.
+   */
+  core(project?: string, options: { readonly readOnly?: boolean } = {}): Promise<AgentSecrets> {
     this.#core ??= loadCore()
       .then(({ createAgentSecrets }) =>
         createAgentSecrets({
@@ -65,6 +68,7 @@ export class Context {
           cwd: this.io.cwd,
           passphrase: () => this.passphrase(),
           ...(project === undefined ? {} : { project }),
+          ...(options.readOnly ? { lazyVault: true } : {}),
         }),
       )
       .then((core) => {

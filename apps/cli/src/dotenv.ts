@@ -1,57 +1,29 @@
 import { AgentSecretsError } from '@agentsecrets/errors';
-import { SECRET_NAME_PATTERN } from '@agentsecrets/names';
-
-const KEY = SECRET_NAME_PATTERN;
-
-function unescapeDouble(text: string): string {
-  return text.replace(
-    /\\([nrt"\\])/g,
-    (_m, c: string) => ({ n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' })[c] ?? c,
-  );
-}
+import { assertSecretName } from '@agentsecrets/names';
+import { parse } from 'dotenv';
 
 /**
- * Parses a dotenv file: `KEY=value`, optional `export `, `#` comments, single quotes (literal), double quotes (with
- * \n \t \" \\ escapes, may span lines), unquoted values trimmed with trailing ` # comment` removed. A malformed line
- * is an error naming its line number only — never its content, which may be a value.
+ * Parses a dotenv file exactly as the `dotenv` package does (`export `, `#` comments, single, double and backtick
+ * quotes, `\n` escapes in double quotes, values spanning lines), since that is the format the file was written for.
+ * Node 20's `util.parseEnv` is not used: it joins a line without `=` to the next key and sorts the keys.
+ *
+ * What `dotenv` skips, this skips. A key `dotenv` accepts but the vault does not (`1ST_KEY`) is refused before
+ * anything is imported, by its position only: the error never quotes the file, which holds values.
  */
 export function parseDotenv(text: string): [string, string][] {
-  const out = new Map<string, string>();
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  for (let i = 0; i < lines.length; i += 1) {
-    const raw = lines[i]!.trim();
-    if (raw === '' || raw.startsWith('#')) continue;
-    const m = /^(?:export\s+)?([^=\s]+)\s*=\s*(.*)$/.exec(raw);
-    if (m === null || !KEY.test(m[1]!)) {
-      throw new AgentSecretsError('INVALID_ARGUMENT', `line ${i + 1} of the dotenv file is not KEY=VALUE`, {
-        hint: 'fix that line; nothing was imported',
-      });
+  const entries = Object.entries(parse(text));
+  entries.forEach(([name], i) => {
+    try {
+      assertSecretName(name);
+    } catch (e) {
+      throw new AgentSecretsError(
+        'INVALID_SECRET_NAME',
+        `key ${i + 1} of the dotenv file is not a valid secret name`,
+        {
+          hint: `${e instanceof AgentSecretsError ? e.message : 'rename it'}; nothing was imported`,
+        },
+      );
     }
-    const name = m[1]!;
-    let value = m[2]!;
-    if (value.startsWith('"')) {
-      let body = value.slice(1);
-      while (!/(^|[^\\])(\\\\)*"$/.test(body) && i + 1 < lines.length) {
-        i += 1;
-        body += `\n${lines[i]}`;
-      }
-      if (!body.endsWith('"')) {
-        throw new AgentSecretsError('INVALID_ARGUMENT', `the quoted value of ${name} is not closed`, {
-          hint: 'add the closing "',
-        });
-      }
-      value = unescapeDouble(body.slice(0, -1));
-    } else if (value.startsWith("'")) {
-      if (!value.endsWith("'") || value.length < 2) {
-        throw new AgentSecretsError('INVALID_ARGUMENT', `the quoted value of ${name} is not closed`, {
-          hint: "add the closing '",
-        });
-      }
-      value = value.slice(1, -1);
-    } else {
-      value = value.replace(/\s+#.*$/, '').trim();
-    }
-    out.set(name, value);
-  }
-  return [...out];
+  });
+  return entries;
 }

@@ -1,3 +1,4 @@
+import { styleText } from 'node:util';
 import { AgentSecretsError, exitCodeFor, toAgentSecretsError } from '@agentsecrets/errors';
 
 /** Where a command writes; tests pass their own streams and environment. */
@@ -9,11 +10,22 @@ export interface Io {
   readonly cwd: string;
 }
 
-/** ANSI colours only on a terminal and only when NO_COLOR is unset. */
+/**
+ * ANSI colours only on a terminal that has them and only when NO_COLOR is unset: Node's `util.styleText` checks the
+ * stream (TTY, colour depth, NO_COLOR, FORCE_COLOR, TERM=dumb in the process environment); `env` is checked too, for
+ * a CLI run with an environment of its own.
+ */
 export function colours(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv) {
-  const on = stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
-  const wrap = (code: number) => (text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
-  return { red: wrap(31), green: wrap(32), yellow: wrap(33), dim: wrap(2), bold: wrap(1) };
+  const off = env.NO_COLOR !== undefined || env.TERM === 'dumb';
+  const wrap = (format: Parameters<typeof styleText>[0]) => (text: string) =>
+    off ? text : styleText(format, text, { stream });
+  return {
+    red: wrap('red'),
+    green: wrap('green'),
+    yellow: wrap('yellow'),
+    dim: wrap('dim'),
+    bold: wrap('bold'),
+  };
 }
 
 /** Writes one line. */
@@ -68,19 +80,24 @@ export async function readStdin(stdin: NodeJS.ReadStream): Promise<Buffer> {
 }
 
 /**
- * Asks for a hidden value on the terminal (nothing is echoed). Refuses when stdin is not a terminal: the value must
- * then come from --stdin or, for the passphrase, AGENTSECRETS_PASSPHRASE.
+ * Asks for a hidden value on the terminal (nothing is echoed). Refuses when stdin is not a terminal, with `hint`:
+ * what the caller takes instead (its --stdin, AGENTSECRETS_PASSPHRASE); only commands that have --stdin say so.
  */
-export async function promptHidden(io: Io, question: string): Promise<string> {
+export async function promptHidden(
+  io: Io,
+  question: string,
+  hint = 'run it in a terminal to answer the prompt',
+): Promise<string> {
   const { stdin, stderr } = io;
   if (!stdin.isTTY) {
     throw new AgentSecretsError('PASSPHRASE_REQUIRED', `cannot ask "${question.trim()}" without a terminal`, {
-      hint: 'run it in a terminal, or pipe the value with --stdin (AGENTSECRETS_PASSPHRASE for the passphrase)',
+      hint,
     });
   }
-  stderr.write(question);
+  // Raw before the question is shown, so a Ctrl-C typed at once reaches the handler below, not the terminal's SIGINT.
   stdin.setRawMode(true);
   stdin.resume();
+  stderr.write(question);
   return new Promise<string>((resolve, reject) => {
     let value = '';
     const done = (err?: Error) => {
@@ -95,7 +112,11 @@ export async function promptHidden(io: Io, question: string): Promise<string> {
       for (const ch of data.toString('utf8')) {
         if (ch === '\r' || ch === '\n') return done();
         if (ch === '\u0003')
-          return done(new AgentSecretsError('INVALID_ARGUMENT', 'cancelled', { hint: '' }));
+          return done(
+            new AgentSecretsError('CANCELLED', 'cancelled at the prompt (Ctrl-C)', {
+              hint: 'run the command again to continue',
+            }),
+          );
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else value += ch;
       }
@@ -108,9 +129,15 @@ export async function promptHidden(io: Io, question: string): Promise<string> {
 export async function ownerPassphrase(io: Io, confirm = false): Promise<string> {
   const fromEnv = io.env.AGENTSECRETS_PASSPHRASE;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const first = await promptHidden(io, confirm ? 'Choose the owner passphrase: ' : 'Owner passphrase: ');
+  const hint =
+    "run it in a terminal, or set AGENTSECRETS_PASSPHRASE for automation (never in an agent's environment)";
+  const first = await promptHidden(
+    io,
+    confirm ? 'Choose the owner passphrase: ' : 'Owner passphrase: ',
+    hint,
+  );
   if (confirm) {
-    const again = await promptHidden(io, 'Repeat it: ');
+    const again = await promptHidden(io, 'Repeat it: ', hint);
     if (again !== first)
       throw usage('the two passphrases differ', 'run it again and type the same passphrase twice');
   }
@@ -121,11 +148,16 @@ export async function ownerPassphrase(io: Io, confirm = false): Promise<string> 
 export async function accountPassword(io: Io, confirm: boolean): Promise<string> {
   const fromEnv = io.env.AGENTSECRETS_SYNC_PASSWORD;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const first = await promptHidden(io, confirm ? 'Choose the account password: ' : 'Account password: ');
+  const hint = 'run it in a terminal, or set AGENTSECRETS_SYNC_PASSWORD for automation';
+  const first = await promptHidden(
+    io,
+    confirm ? 'Choose the account password: ' : 'Account password: ',
+    hint,
+  );
   if (confirm) {
     if (first.length < 10)
       throw usage('the account password must be at least 10 characters', 'choose a longer one');
-    if ((await promptHidden(io, 'Repeat it: ')) !== first)
+    if ((await promptHidden(io, 'Repeat it: ', hint)) !== first)
       throw usage('the two passwords differ', 'run it again');
   }
   return first;

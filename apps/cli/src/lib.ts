@@ -21,3 +21,6 @@ export const loadMcpInstall = () => import('./mcp-install/index.js');
 
 /** `service install|uninstall|status`: unit and agent files (the plist builder) and the service managers. */
 export const loadService = () => import('./service/index.js');
+
+/** The dotenv reader of `secrets import` (the `dotenv` package). */
+export const loadDotenv = () => import('./dotenv.js');

@@ -3,6 +3,7 @@ import { loginCommand, logoutCommand, signupCommand } from './commands/account.j
 import { allowlistCommand } from './commands/allowlist.js';
 import { auditCommand } from './commands/audit.js';
 import { callCommand } from './commands/call.js';
+import { completionCommand } from './commands/completion.js';
 import { envCommand } from './commands/env.js';
 import { execCommand } from './commands/exec.js';
 import { initCommand } from './commands/init.js';
@@ -35,7 +36,7 @@ function inheritSettings(parent: Command): void {
 export function buildProgram(ctx: Context, binPath: string): Command {
   const program = new Command('agentsecrets')
     .description('Let AI agents make authenticated calls with credentials they never see.')
-    .version(VERSION)
+    .version(VERSION, '-v, --version', 'print the version')
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -76,6 +77,7 @@ AGENTSECRETS_SERVER (team sync server), AGENTSECRETS_SYNC_PASSWORD (automation o
     signupCommand(ctx),
     loginCommand(ctx),
     logoutCommand(ctx),
+    completionCommand(ctx, () => program),
   ]) {
     program.addCommand(command);
   }

@@ -60,3 +60,29 @@ describe('mcp install on a machine', () => {
     expect(dry.stdout).not.toContain(token.slice(4, 24));
   });
 });
+
+describe('mcp install with a custom home and a disabled entry (issue 13)', () => {
+  it('writes AGENTSECRETS_HOME into the entry, says a disabled entry stays disabled, and ends with the next step', async () => {
+    const home = machine.env.HOME!;
+    const custom = join(machine.root, 'elsewhere', 'as-home');
+    const env = { ...machine.env, AGENTSECRETS_HOME: custom };
+    const dir = join(home, '.codeium', 'windsurf');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'mcp_config.json'),
+      '{\n  "mcpServers": {\n    "agentsecrets": { "command": "node", "args": [], "disabled": true }\n  }\n}\n',
+    );
+    const res = await run(['mcp', 'install', '--client', 'windsurf'], { env, cwd: machine.project });
+    expect(res.code, res.stderr).toBe(0);
+    const entry = JSON.parse(await readFile(join(dir, 'mcp_config.json'), 'utf8')).mcpServers.agentsecrets;
+    expect(entry.env).toEqual({ AGENTSECRETS_HOME: custom });
+    expect(entry.disabled).toBe(true);
+    expect(res.stdout).not.toMatch(/^registered/m);
+    expect(res.stdout).toContain('still disabled');
+    expect(res.stdout).toContain('enable agentsecrets in windsurf');
+    expect(res.stdout.trim().split('\n').at(-1)).toMatch(/^next: /);
+    const again = await run(['mcp', 'install', '--client', 'windsurf'], { env, cwd: machine.project });
+    expect(again.stdout).toContain('already registered');
+    expect(again.stdout).toContain('disabled there');
+  });
+});

@@ -144,8 +144,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         });
         // Null prototype: an upstream header named `constructor` is a header, not Object's property.
         const headers: Record<string, string> = Object.create(null);
-        for (const [name, value] of response.headers)
+        // The proxy's own headers never reach here: its client keeps only the upstream's (see @agentsecrets/proxy).
+        for (const [name, value] of response.headers) {
           headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+        }
         const text = response.body.toString('utf8');
         const truncated = text.length > maxBody;
         const body = truncated ? text.slice(0, maxBody) : text;

@@ -231,7 +231,8 @@ export function parseRequestHead(
 
 // --- the answer ----------------------------------------------------------------------------------------------
 
-const HOP_BY_HOP = new Set(['transfer-encoding', 'connection', 'keep-alive']);
+// `trailer` announces the proxy's own redaction trailer (read by REDACTED.parse), not anything of the upstream's.
+const HOP_BY_HOP = new Set(['transfer-encoding', 'connection', 'keep-alive', 'trailer']);
 
 /** The upstream's headers in a proxy answer: every header but the protocol's and the hop's. */
 export function upstreamHeaders(

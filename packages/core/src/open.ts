@@ -10,6 +10,7 @@ import {
 import { AgentSecrets } from './agent-secrets.js';
 import type { ProxyInfo } from './credential-client.js';
 import { type HomePaths, resolveHome } from './home.js';
+import { lazyStore } from './lazy-store.js';
 import { type Config, ConfigSchema } from './model.js';
 import { findProjectLink } from './project-link.js';
 import { wireCore } from './wiring.js';
@@ -25,6 +26,11 @@ export interface AgentSecretsOptions {
   readonly project?: string;
   /** A store to use instead of the configured backend (embedding, tests). */
   readonly store?: SecretStore;
+  /**
+   * Open the file vault (and ask for its passphrase) only when a secret is first used: for commands that read config
+   * or the signed policy. A long-running process that drops the passphrase after opening must leave this off.
+   */
+  readonly lazyVault?: boolean;
   /** Unlocks the file vault; default `AGENTSECRETS_PASSPHRASE`. */
   readonly passphrase?: PassphraseSource;
   /**
@@ -79,14 +85,16 @@ export async function createAgentSecrets(options: AgentSecretsOptions = {}): Pro
     });
   }
   const backend = (env.AGENTSECRETS_KEYCHAIN as BackendName | undefined) || config.keychain;
-  const store =
-    options.store ??
-    (await openSecretStore({
+  const open = () =>
+    openSecretStore({
       home: paths.home,
       env,
       ...(backend === undefined ? {} : { backend }),
       ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
-    }));
+    });
+  const store =
+    options.store ??
+    (backend === 'file' && options.lazyVault === true ? lazyStore('file', open) : await open());
   const parts = wireCore(
     { paths, config, store, workspace, project },
     {

@@ -1,5 +1,7 @@
 import type { EnginePolicy } from '@agentsecrets/injection';
+import type { SecretStore } from '@agentsecrets/keychain';
 import { assertSecretName } from '@agentsecrets/names';
+import { isUnopened } from './lazy-store.js';
 import type { OwnerKey } from './owner.js';
 import {
   type BindingRecord,
@@ -70,13 +72,20 @@ export class PolicyInForce {
 export class AllowlistAdmin {
   readonly #store: PolicyStore;
   readonly #workspaceId: string;
+  readonly #secrets: SecretStore;
 
-  constructor(store: PolicyStore, workspaceId: string) {
+  constructor(store: PolicyStore, workspaceId: string, secrets: SecretStore) {
     this.#store = store;
     this.#workspaceId = workspaceId;
+    this.#secrets = secrets;
   }
 
   async list(): Promise<string[]> {
+    // With the file vault not opened, the signature is checked but not the vault's rollback anchor: reading needs no
+    // passphrase, and every call still checks both before it sends anything.
+    if (isUnopened(this.#secrets)) {
+      return [...((await this.#store.peek()).workspaces[this.#workspaceId]?.allowlist ?? [])];
+    }
     await this.#store.refresh();
     return [...(this.#store.body.workspaces[this.#workspaceId]?.allowlist ?? [])];
   }

@@ -177,6 +177,11 @@ export class PolicyStore {
     this.#effective.clear();
   }
 
+  /** The policy file with its signature checked, not its anchor: for display where the vault is not open. */
+  peek(): Promise<PolicyBody> {
+    return this.#read();
+  }
+
   async #read(): Promise<PolicyBody> {
     const file = await readJsonFile(this.#path, PolicyFileSchema);
     if (file === undefined) return emptyBody();

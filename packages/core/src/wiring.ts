@@ -97,7 +97,7 @@ export function wireCore(opened: OpenedCore, options: WiringOptions): CoreParts 
     secrets: new ProjectSecrets({ store, project: projectScope, scope, cache, policy, policyStore, record }),
     cache,
     policy,
-    allowlist: new AllowlistAdmin(policyStore, workspace.id),
+    allowlist: new AllowlistAdmin(policyStore, workspace.id, store),
     bindings: new BindingsAdmin(policyStore, scope),
     projects: new Projects({ configPath: paths.config, config, workspace, store, policy: policyStore }),
     team,

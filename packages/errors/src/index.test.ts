@@ -46,12 +46,14 @@ describe('AgentSecretsError', () => {
     expect(exitCodeFor('UPSTREAM_TIMEOUT')).toBe(5);
     expect(exitCodeFor('VAULT_LOCKED')).toBe(6);
     expect(exitCodeFor('INTERNAL_ERROR')).toBe(1);
+    expect(exitCodeFor('CANCELLED')).toBe(130);
+    expect(exitCodeFor('COMMAND_NOT_FOUND')).toBe(127);
     expect(httpStatusFor('UPSTREAM_TIMEOUT')).toBe(504);
     expect(httpStatusFor('UPSTREAM_RESET')).toBe(502);
     expect(httpStatusFor('SSRF_BLOCKED')).toBe(403);
     for (const code of Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[]) {
       expect(code).toMatch(/^[A-Z][A-Z0-9_]+$/);
-      expect([1, 2, 3, 4, 5, 6]).toContain(exitCodeFor(code));
+      expect([1, 2, 3, 4, 5, 6, 127, 130]).toContain(exitCodeFor(code));
     }
   });
 });

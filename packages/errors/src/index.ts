@@ -73,6 +73,9 @@ export const ERROR_CODES = {
   FILE_BUSY: 'failure',
   PORT_IN_USE: 'failure',
   INTERNAL_ERROR: 'failure',
+  // the person stopped it, or the command it named is not there (exit codes of their own, as a shell gives)
+  CANCELLED: 'usage',
+  COMMAND_NOT_FOUND: 'not_found',
 } as const satisfies Record<string, ErrorKind>;
 
 /** A stable, SCREAMING_SNAKE error code. */
@@ -161,9 +164,18 @@ const HTTP_STATUSES: Record<ErrorKind, number> = {
   auth: 401,
 };
 
-/** The CLI exit code for an error code (SPEC.md §3): 1 failure, 2 usage, 3 policy, 4 not found, 5 upstream, 6 auth. */
+// Codes whose exit code is the shell's rather than their kind's: Ctrl-C (128 + SIGINT) and a missing command.
+const EXIT_CODE_OF_CODE: Partial<Record<ErrorCode, number>> = {
+  CANCELLED: 130,
+  COMMAND_NOT_FOUND: 127,
+};
+
+/**
+ * The CLI exit code for an error code (SPEC.md §3): 1 failure, 2 usage, 3 policy, 4 not found, 5 upstream, 6 auth;
+ * 130 for a prompt cancelled with Ctrl-C and 127 for a command that cannot be found, as a shell exits.
+ */
 export function exitCodeFor(code: ErrorCode): number {
-  return EXIT_CODES[ERROR_CODES[code]];
+  return EXIT_CODE_OF_CODE[code] ?? EXIT_CODES[ERROR_CODES[code]];
 }
 
 // Codes whose HTTP status is more precise than their kind's.

@@ -26,6 +26,9 @@ async function fsyncDirectory(dir: string): Promise<void> {
  * the directory fsynced. `beforeRename` runs last, to check the writer still holds its lock. On any failure the
  * temporary file is removed and `path` is left as it was. Temporary files of `path` left by writers that were killed
  * (their pid, in the name, is gone) are removed after each successful write.
+ *
+ * Kept rather than `write-file-atomic`: that package neither fsyncs the directory nor lets the writer re-check its
+ * lock just before the rename (and its current major needs Node 22.22).
  */
 export async function writeFileAtomic(
   path: string,

@@ -48,10 +48,12 @@ export function allowlistCommand(ctx: Context): Command {
     .description("the allowlist: this machine's entries and the team's")
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const core = await ctx.core();
+      const core = await ctx.core(undefined, { readOnly: true });
+      // The team's entries are kept in the vault; a personal workspace has none, so listing needs no passphrase.
+      const team = core.workspace.kind === 'team' ? await core.team.allowlistEntries() : [];
       const entries = [
         ...(await core.allowlist.list()).map((entry) => ({ entry, source: 'local' })),
-        ...(await core.team.allowlistEntries()).map((entry) => ({ entry, source: 'team' })),
+        ...team.map((entry) => ({ entry, source: 'team' })),
       ];
       if (opts.json) return json(ctx.io.stdout, entries);
       line(

@@ -4,7 +4,7 @@ import type { InjectionSpec, InjectionStyle } from '@agentsecrets/core';
 import { AgentSecretsError } from '@agentsecrets/errors';
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
-import { json, line, usage } from '../io.js';
+import { json, line, readStdin, usage } from '../io.js';
 import { loadCore } from '../lib.js';
 
 const FLAGS: readonly [InjectionStyle, string, string][] = [
@@ -32,7 +32,7 @@ export function callCommand(ctx: Context): Command {
     .requiredOption('--url <url>', 'destination (must be on the allowlist)')
     .option('-X, --request <method>', 'HTTP method', 'GET')
     .option('-H, --add-header <header>', "extra header 'Name: value' (repeatable)", collect)
-    .option('-d, --data <body>', 'request body, or @file to read it from a file')
+    .option('-d, --data <body>', 'request body, @file to read it from a file, or @- from standard input')
     .option('-i, --include', 'print the status line and response headers')
     .option('--json', 'print status, headers, body and redacted as JSON')
     .option('--fail', 'exit 4 on an HTTP 4xx answer and 5 on a 5xx');
@@ -61,7 +61,8 @@ Goes through the running proxy when there is one. Exit codes: 0 ok, 2 usage, 3 b
     let body: Buffer | undefined;
     const data = opts.data as string | undefined;
     if (data !== undefined) {
-      if (data.startsWith('@')) {
+      if (data === '@-') body = await readStdin(ctx.io.stdin);
+      else if (data.startsWith('@')) {
         const path = resolve(ctx.io.cwd, data.slice(1));
         body = await readFile(path).catch(() => {
           throw new AgentSecretsError('INVALID_ARGUMENT', `cannot read ${path}`, {

@@ -55,9 +55,17 @@ export function envCommand(ctx: Context): Command {
         (resolve, reject) => {
           child.once('error', (e: NodeJS.ErrnoException) =>
             reject(
-              new AgentSecretsError('INVALID_ARGUMENT', `cannot run ${command[0]} (${e.code ?? 'error'})`, {
-                hint: 'check the command name and PATH',
-              }),
+              e.code === 'ENOENT'
+                ? new AgentSecretsError('COMMAND_NOT_FOUND', `command not found: ${command[0]}`, {
+                    hint: 'check the command name and PATH',
+                  })
+                : new AgentSecretsError(
+                    'INVALID_ARGUMENT',
+                    `cannot run ${command[0]} (${e.code ?? 'error'})`,
+                    {
+                      hint: 'check the command name and PATH',
+                    },
+                  ),
             ),
           );
           child.once('exit', (code, signal) => resolve({ code, signal }));

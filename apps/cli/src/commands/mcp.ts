@@ -1,11 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { toAgentSecretsError } from '@agentsecrets/errors';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { line, usage } from '../io.js';
-import { loadMcp, loadMcpInstall } from '../lib.js';
+import { loadCore, loadMcp, loadMcpInstall } from '../lib.js';
 import { MCP_CLIENTS, type McpClientName } from '../mcp-install/clients.js';
+import type { InstallPlan } from '../mcp-install/install.js';
 import { mcpNextSteps } from './next-step.js';
 
 /** `mcp serve` and `mcp install`. */
@@ -60,9 +62,18 @@ export function mcpCommand(ctx: Context, binPath: string): Command {
         );
       }
       const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
-      const server = resolveServerCommand(binPath);
+      // A client starts the server without this shell's environment: a home other than the default goes in the entry.
+      const { resolveHome } = await loadCore();
+      const paths = resolveHome(io.env);
+      const home = resolve(io.cwd, paths.home);
+      const server = {
+        ...resolveServerCommand(binPath),
+        ...(home === join(io.env.HOME ?? homedir(), '.agentsecrets')
+          ? {}
+          : { env: { AGENTSECRETS_HOME: home } }),
+      };
       // One client's broken config file must not keep the others from being registered: plan each on its own.
-      const plans = [];
+      const plans: InstallPlan[] = [];
       for (const target of targets) {
         try {
           plans.push(...planInstall([target], read, server));
@@ -72,16 +83,23 @@ export function mcpCommand(ctx: Context, binPath: string): Command {
           ctx.exitCode = 1;
         }
       }
+      const off = (plan: InstallPlan) =>
+        plan.disabled
+          ? ` — but the entry is disabled there (you switched it off): enable agentsecrets in ${plan.target.client} to use it`
+          : '';
       for (const plan of plans) {
         if (!plan.changed)
-          line(io.stdout, `${plan.target.client}: already registered in ${plan.target.path}`);
+          line(io.stdout, `${plan.target.client}: already registered in ${plan.target.path}${off(plan)}`);
         else if (opts.dryRun)
           line(io.stdout, `${plan.target.client}: would change ${plan.target.path}\n${plan.diff}`);
       }
       if (opts.dryRun) return;
-      const written = await applyInstall(plans.filter((p) => p.changed));
-      for (const w of written)
-        line(io.stdout, `registered in ${w.path}${w.backup ? ` (backup: ${w.backup})` : ''}`);
+      const changed = plans.filter((p) => p.changed);
+      const written = await applyInstall(changed);
+      for (const [i, w] of written.entries()) {
+        const verb = changed[i]!.disabled ? 'updated, still disabled,' : 'registered';
+        line(io.stdout, `${verb} in ${w.path}${w.backup ? ` (backup: ${w.backup})` : ''}${off(changed[i]!)}`);
+      }
       if (plans.length > 0)
         for (const step of await mcpNextSteps(
           ctx,

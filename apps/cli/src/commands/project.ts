@@ -20,7 +20,7 @@ export function projectCommand(ctx: Context): Command {
     .description('list the projects of the current workspace')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const core = await ctx.core();
+      const core = await ctx.core(undefined, { readOnly: true });
       const projects = core.projects.list();
       if (opts.json)
         return json(

@@ -4,7 +4,6 @@ import type { InjectionStyle } from '@agentsecrets/core';
 import { AgentSecretsError } from '@agentsecrets/errors';
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
-import { parseDotenv } from '../dotenv.js';
 import {
   accountPassword,
   colours,
@@ -16,7 +15,7 @@ import {
   table,
   usage,
 } from '../io.js';
-import { loadCore } from '../lib.js';
+import { loadCore, loadDotenv } from '../lib.js';
 
 async function warnShort(ctx: Context, name: string, redactable: boolean): Promise<void> {
   if (redactable) return;
@@ -65,7 +64,11 @@ export function secretsCommand(ctx: Context): Command {
         } else if (opts.stdin) {
           value = (await readStdin(io.stdin)).toString('utf8').replace(/\r?\n$/, '');
         } else {
-          value = await promptHidden(io, `Value for ${name}: `);
+          value = await promptHidden(
+            io,
+            `Value for ${name}: `,
+            `run it in a terminal, or pipe the value: printf %s "$VALUE" | agentsecrets secrets set ${name} --stdin`,
+          );
         }
         if (value.length === 0) throw usage(`the value of ${name} is empty`, 'nothing was stored');
         const { redactable } = await core.setSecret(name, value);
@@ -120,25 +123,30 @@ export function secretsCommand(ctx: Context): Command {
 
   secrets
     .command('import [file]')
-    .description('load a dotenv file into the vault (default .env)')
+    .description('load a dotenv file into the vault (default .env; - reads standard input)')
+    .addHelpText(
+      'after',
+      '\nThe file is read as the dotenv package reads it (quotes, comments, multi-line values, export).\nExamples:\n  agentsecrets secrets import .env.local\n  op read op://vault/app/env | agentsecrets secrets import -',
+    )
     .action(async (file: string | undefined) => {
-      const path = resolve(ctx.io.cwd, file ?? '.env');
+      const fromStdin = file === '-';
+      const path = fromStdin ? 'standard input' : resolve(ctx.io.cwd, file ?? '.env');
       let text: string;
       try {
-        text = await readFile(path, 'utf8');
+        text = fromStdin ? (await readStdin(ctx.io.stdin)).toString('utf8') : await readFile(path, 'utf8');
       } catch {
         throw new AgentSecretsError('INVALID_ARGUMENT', `cannot read ${path}`, {
-          hint: 'name an existing dotenv file',
+          hint: 'name an existing dotenv file, or - for standard input',
         });
       }
-      const entries = parseDotenv(text);
+      const entries = (await loadDotenv()).parseDotenv(text);
       const core = await ctx.core();
       for (const [name, value] of entries) {
         const { redactable } = await core.setSecret(name, value);
         await warnShort(ctx, name, redactable);
       }
       line(ctx.io.stdout, `imported ${entries.length} secrets: ${entries.map(([n]) => n).join(', ')}`);
-      if (entries.length > 0)
+      if (entries.length > 0 && !fromStdin)
         line(ctx.io.stdout, `consider deleting ${path} now that the values are in the vault`);
     });
 

@@ -25,6 +25,12 @@ export const MCP_CLIENTS: readonly McpClientName[] = [
 export interface ServerCommand {
   readonly command: string;
   readonly args: readonly string[];
+  /**
+   * Environment the client must start the server with: `AGENTSECRETS_HOME` when a home other than
+   * `~/.agentsecrets` is in use (a client starts servers without the shell's environment). Merged into the entry's
+   * `env`: variables the user set there stay.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Where a client keeps its user-level MCP configuration, and whether the client looks installed here. */

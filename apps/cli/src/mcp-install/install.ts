@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import jsonc from 'jsonc-parser';
+import { parse as parseToml } from 'smol-toml';
 import { type ClientTarget, isMcpClientName, type McpClientName, type ServerCommand } from './clients.js';
 import { unifiedDiff } from './diff.js';
 import { maskForeignValues } from './mask.js';
-import { mergeJsonConfig } from './merge-json.js';
+import { mergeJsonConfig, SERVER_NAME } from './merge-json.js';
 import { mergeTomlConfig } from './merge-toml.js';
 
 /** What installing into one client would change. */
@@ -21,6 +23,11 @@ export interface InstallPlan {
    * write are masked, so other servers' credentials in the context lines are not printed.
    */
   readonly diff: string;
+  /**
+   * The entry stays switched off by the user (`"disabled": true`, or `enabled = false` for Codex): kept as they set
+   * it, so the client will not start the server until they switch it on.
+   */
+  readonly disabled: boolean;
 }
 
 /** One file {@link applyInstall} wrote. */
@@ -59,9 +66,11 @@ export function mergeClientConfig(
   }
   if (client === 'codex') return mergeTomlConfig(existing, server, path);
   const typed = client === 'vscode' || client === 'claude-code';
+  const env =
+    server.env === undefined || Object.keys(server.env).length === 0 ? {} : { env: { ...server.env } };
   const entry = typed
-    ? { type: 'stdio', command: server.command, args: [...server.args] }
-    : { command: server.command, args: [...server.args] };
+    ? { type: 'stdio', command: server.command, args: [...server.args], ...env }
+    : { command: server.command, args: [...server.args], ...env };
   return mergeJsonConfig(existing, client === 'vscode' ? 'servers' : 'mcpServers', entry, path);
 }
 
@@ -83,8 +92,20 @@ export function planInstall(
     const ours = [server.command, ...server.args, 'stdio'];
     const format = target.client === 'codex' ? 'toml' : 'json';
     const diff = changed ? maskForeignValues(unifiedDiff(before, after, target.path), ours, format) : '';
-    return { target, before, after, changed, diff };
+    const entry = registeredEntry(target.client, after);
+    const disabled = entry?.disabled === true || entry?.enabled === false;
+    return { target, before, after, changed, diff, disabled };
   });
+}
+
+/** Our entry in a merged config text (which parses: the mergers checked it). */
+function registeredEntry(client: McpClientName, text: string): Record<string, unknown> | undefined {
+  const doc = (
+    client === 'codex' ? parseToml(text) : jsonc.parse(text, [], { allowTrailingComma: true })
+  ) as Record<string, unknown>;
+  const key = client === 'codex' ? 'mcp_servers' : client === 'vscode' ? 'servers' : 'mcpServers';
+  const entry = (doc[key] as Record<string, unknown> | undefined)?.[SERVER_NAME];
+  return typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : undefined;
 }
 
 /**
@@ -112,6 +133,8 @@ export async function applyInstall(
   return written;
 }
 
+// Our own temp+fsync+rename rather than `write-file-atomic`: the backup is saved between the temp file and the rename,
+// the file is re-read to check the client did not rewrite it meanwhile, and the directory is fsynced.
 async function applyOne(plan: InstallPlan, now: () => Date): Promise<InstallResult> {
   const { path } = plan.target;
   try {

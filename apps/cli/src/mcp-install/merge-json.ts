@@ -6,7 +6,7 @@ import { configInvalid, position, unsafeEdit } from './errors.js';
 export const SERVER_NAME = 'agentsecrets';
 
 type JsonValue = string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
-type Entry = Readonly<Record<string, string | readonly string[]>>;
+type Entry = Readonly<Record<string, string | readonly string[] | Readonly<Record<string, string>>>>;
 
 interface Style {
   /** One indentation step, as the file writes it. */
@@ -82,13 +82,21 @@ export function mergeJsonConfig(
     } else if (!isObjectNode(property.children![1]) || isRemote(existingEntry)) {
       out = applyEdit(text, replaceValue(text, property.children![1]!, entry, style));
     } else {
-      // Patch our fields one at a time, re-reading the tree after each edit.
+      // Patch our fields one at a time, re-reading the tree after each edit; `env` variable by variable.
       out = text;
       for (const [field, value] of Object.entries(entry)) {
         const entryNode = jsonc.findNodeAtLocation(parseRoot(out, path), [serversKey, SERVER_NAME])!;
         const fieldProperty = findProperty(entryNode, field);
         if (fieldProperty === undefined) {
           out = applyEdit(out, insertProperty(out, entryNode, field, value, style));
+        } else if (isVariables(value) && isObjectNode(fieldProperty.children![1])) {
+          for (const [name, v] of Object.entries(value)) {
+            const envNode = jsonc.findNodeAtLocation(parseRoot(out, path), [serversKey, SERVER_NAME, field])!;
+            const variable = findProperty(envNode, name);
+            if (variable === undefined) out = applyEdit(out, insertProperty(out, envNode, name, v, style));
+            else if (jsonc.getNodeValue(variable.children![1]!) !== v)
+              out = applyEdit(out, replaceValue(out, variable.children![1]!, v, style));
+          }
         } else if (!isDeepStrictEqual(jsonc.getNodeValue(fieldProperty.children![1]!), value)) {
           out = applyEdit(out, replaceValue(out, fieldProperty.children![1]!, value, style));
         }
@@ -127,10 +135,21 @@ function isRemote(value: unknown): boolean {
   return typeof value === 'object' && value !== null && REMOTE_KEYS.some((k) => k in value);
 }
 
+/** An `env` object of ours: variable names to strings. */
+function isVariables(value: unknown): value is Readonly<Record<string, string>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The entry holds ours: the same `command` and `args`, and at least our `env` variables (the user's may be there). */
 function isSameEntry(value: unknown, entry: Entry): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const record = value as Record<string, unknown>;
-  return Object.entries(entry).every(([k, v]) => isDeepStrictEqual(record[k], v));
+  return Object.entries(entry).every(([k, v]) =>
+    isVariables(v)
+      ? isVariables(record[k]) &&
+        Object.entries(v).every(([n, x]) => (record[k] as Record<string, unknown>)[n] === x)
+      : isDeepStrictEqual(record[k], v),
+  );
 }
 
 function detectStyle(text: string): Style {
@@ -309,10 +328,16 @@ function verify(before: string | undefined, after: string, serversKey: string, e
     !Array.isArray(prevEntry) &&
     !isRemote(prevEntry)
   ) {
-    // Fields the user added to our entry survive a patch.
+    // Fields the user added to our entry survive a patch, and so do the variables they set in its `env`.
     for (const [k, v] of Object.entries(prevEntry)) {
-      if (!(k in entry) && !isDeepStrictEqual((nextEntry as Record<string, unknown>)[k], v))
-        throw unsafeEdit(path);
+      const now = (nextEntry as Record<string, unknown>)[k];
+      const ours = entry[k];
+      if (ours === undefined) {
+        if (!isDeepStrictEqual(now, v)) throw unsafeEdit(path);
+      } else if (isVariables(ours) && isVariables(v)) {
+        for (const [n, x] of Object.entries(v))
+          if (!(n in ours) && (now as Record<string, unknown>)[n] !== x) throw unsafeEdit(path);
+      }
     }
   }
 }

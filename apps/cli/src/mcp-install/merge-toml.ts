@@ -29,7 +29,14 @@ export function mergeTomlConfig(existing: string | undefined, server: ServerComm
   if (servers !== undefined && !isTable(servers))
     throw configInvalid(path, 'has mcp_servers that is not a table');
   const entry = servers?.[SERVER_NAME];
-  if (isTable(entry) && entry.command === server.command && isDeepStrictEqual(entry.args, [...server.args])) {
+  const env = Object.entries(server.env ?? {});
+  const envHeld = env.every(([k, v]) => isTable(entry) && isTable(entry.env) && entry.env[k] === v);
+  if (
+    isTable(entry) &&
+    entry.command === server.command &&
+    isDeepStrictEqual(entry.args, [...server.args]) &&
+    envHeld
+  ) {
     return raw;
   }
 
@@ -39,6 +46,10 @@ export function mergeTomlConfig(existing: string | undefined, server: ServerComm
     `command = ${tomlString(server.command)}`,
     `args = [${server.args.map(tomlString).join(', ')}]`,
   ];
+  const envPairs = (values: [string, unknown][]) =>
+    values.map(([k, v]) => `${tomlKey(k)} = ${tomlString(String(v))}`).join(', ');
+  const inlineEnv = (extra: Table = {}) =>
+    `env = { ${envPairs(Object.entries({ ...extra, ...server.env }))} }`;
   const headerAt = statements.findIndex((s) => isHeader(s, TABLE_KEY));
 
   let out: string;
@@ -47,11 +58,43 @@ export function mergeTomlConfig(existing: string | undefined, server: ServerComm
     const replaceAll = !isTable(entry) || !('command' in entry);
     const next = statements.findIndex((s, i) => i > headerAt && s.kind === 'header');
     const tableEnd = next < 0 ? statements.length : next;
+    const inOurTable = (index: number) => index > headerAt && index < tableEnd;
+    // Our variables go where the entry keeps its env: an inline table, a [mcp_servers.agentsecrets.env] table, or
+    // dotted `env.NAME` keys; else a new inline table.
+    const envTableAt = statements.findIndex((s) => isHeader(s, [...TABLE_KEY, 'env']));
+    const envTableEnd = statements.findIndex((s, i) => i > envTableAt && s.kind === 'header');
+    const inEnvTable = (index: number) =>
+      envTableAt >= 0 && index > envTableAt && (envTableEnd < 0 || index < envTableEnd);
+    const inlineAt = replaceAll
+      ? -1
+      : statements.findIndex((s, i) => inOurTable(i) && s.kind === 'pair' && isOneOf(s.key, ['env']));
+    const dotted =
+      !replaceAll &&
+      statements.some(
+        (s, i) => inOurTable(i) && s.kind === 'pair' && s.key.length === 2 && s.key[0] === 'env',
+      );
+    const ourEnv = (name: string) => env.some(([k]) => k === name);
+    let head = [...ours];
+    if (env.length > 0 && inlineAt < 0 && (envTableAt < 0 || replaceAll)) {
+      head = dotted
+        ? [...head, ...env.map(([k, v]) => `env.${tomlKey(k)} = ${tomlString(v)}`)]
+        : [...head, inlineEnv()];
+    }
     const pieces = statements.map((s, index) => {
       const piece = text.slice(s.start, s.end);
-      if (index === headerAt) return `${withEol(piece, eol)}${ours.map((line) => line + eol).join('')}`;
-      const inOurTable = index > headerAt && index < tableEnd;
-      if (inOurTable && s.kind === 'pair' && (replaceAll || isOneOf(s.key, ['command', 'args']))) return '';
+      if (index === headerAt) return `${withEol(piece, eol)}${head.map((line) => line + eol).join('')}`;
+      if (index === inlineAt && env.length > 0) {
+        return `${inlineEnv(isTable(entry) && isTable(entry.env) ? entry.env : {})}${eol}`;
+      }
+      if (inOurTable(index) && s.kind === 'pair') {
+        if (replaceAll || isOneOf(s.key, ['command', 'args'])) return '';
+        if (s.key.length === 2 && s.key[0] === 'env' && ourEnv(s.key[1]!)) return '';
+      }
+      if (!replaceAll && env.length > 0 && index === envTableAt) {
+        return `${withEol(piece, eol)}${env.map(([k, v]) => `${tomlKey(k)} = ${tomlString(v)}${eol}`).join('')}`;
+      }
+      if (!replaceAll && inEnvTable(index) && s.kind === 'pair' && s.key.length === 1 && ourEnv(s.key[0]!))
+        return '';
       return piece;
     });
     out = pieces.join('');
@@ -62,7 +105,12 @@ export function mergeTomlConfig(existing: string | undefined, server: ServerComm
       'remove that entry (or turn it into a [mcp_servers.agentsecrets] table), then run `agentsecrets mcp install` again',
     );
   } else {
-    out = insertTable(text, statements, [`[${TABLE_KEY.join('.')}]`, ...ours], eol);
+    out = insertTable(
+      text,
+      statements,
+      [`[${TABLE_KEY.join('.')}]`, ...ours, ...(env.length > 0 ? [inlineEnv()] : [])],
+      eol,
+    );
   }
 
   verify(before, out, server, entry, path);
@@ -120,6 +168,11 @@ function insertTable(text: string, statements: TomlStatement[], lines: string[],
   return `${prefix}${block}${gap}${tail}`;
 }
 
+/** A key, bare when TOML allows it, else quoted. */
+function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key);
+}
+
 /** A TOML string: a literal string for Windows paths (no escapes to read), else a basic string. */
 function tomlString(value: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we look for
@@ -139,10 +192,17 @@ function verify(before: Table, out: string, server: ServerCommand, entry: unknow
   if (!isTable(next) || next.command !== server.command || !isDeepStrictEqual(next.args, [...server.args])) {
     throw unsafeEdit(path);
   }
+  const env = server.env ?? {};
+  if (Object.entries(env).some(([k, v]) => !isTable(next.env) || next.env[k] !== v)) throw unsafeEdit(path);
   if (!isDeepStrictEqual(withoutEntry(before), withoutEntry(after))) throw unsafeEdit(path);
   if (isTable(entry) && 'command' in entry) {
     for (const [k, v] of Object.entries(entry)) {
-      if (k !== 'command' && k !== 'args' && !isDeepStrictEqual(next[k], v)) throw unsafeEdit(path);
+      if (k === 'command' || k === 'args') continue;
+      if (k === 'env' && isTable(v) && isTable(next.env)) {
+        // The user's variables stay; ours may have replaced one of the same name.
+        for (const [n, x] of Object.entries(v))
+          if (!(n in env) && !isDeepStrictEqual(next.env[n], x)) throw unsafeEdit(path);
+      } else if (!isDeepStrictEqual(next[k], v)) throw unsafeEdit(path);
     }
   }
 }

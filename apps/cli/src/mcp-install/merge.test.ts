@@ -244,3 +244,42 @@ describe('mergeClientConfig on generated documents', () => {
     );
   });
 });
+
+describe('mergeClientConfig with a custom AGENTSECRETS_HOME (issue 13)', () => {
+  const WITH_HOME: ServerCommand = { ...SERVER, env: { AGENTSECRETS_HOME: '/srv/as-home' } };
+
+  it('writes env.AGENTSECRETS_HOME into a new JSON entry and a new TOML table', () => {
+    const json = jsonc.parse(mergeClientConfig('cursor', undefined, WITH_HOME));
+    expect(json.mcpServers.agentsecrets.env).toEqual({ AGENTSECRETS_HOME: '/srv/as-home' });
+    const toml = parseToml(mergeClientConfig('codex', 'model = "o3"\n', WITH_HOME)) as {
+      mcp_servers: { agentsecrets: { env: unknown; enabled: unknown } };
+    };
+    expect(toml.mcp_servers.agentsecrets.env).toEqual({ AGENTSECRETS_HOME: '/srv/as-home' });
+  });
+
+  it("merges it into the entry's env, keeping the user's variables and fields", () => {
+    const before = `{\n  "mcpServers": {\n    "agentsecrets": {\n      "command": "node",\n      "args": [],\n      "disabled": true,\n      "env": { "DEBUG": "1", "AGENTSECRETS_HOME": "/old" }\n    }\n  }\n}\n`;
+    const after = mergeClientConfig('claude-desktop', before, WITH_HOME);
+    const entry = jsonc.parse(after).mcpServers.agentsecrets;
+    expect(entry.env).toEqual({ DEBUG: '1', AGENTSECRETS_HOME: '/srv/as-home' });
+    expect(entry.disabled).toBe(true);
+    expect(mergeClientConfig('claude-desktop', after, WITH_HOME)).toBe(after);
+  });
+
+  it('merges it into a TOML inline env, an env table, or dotted env keys', () => {
+    for (const env of [
+      'env = { DEBUG = "1" }\n',
+      '\n[mcp_servers.agentsecrets.env]\nDEBUG = "1"\nAGENTSECRETS_HOME = "/old"\n',
+      'env.DEBUG = "1"\nenv.AGENTSECRETS_HOME = "/old"\n',
+    ]) {
+      const before = `[mcp_servers.agentsecrets]\ncommand = "node"\nargs = []\nenabled = false\n${env}`;
+      const after = mergeClientConfig('codex', before, WITH_HOME);
+      const entry = (
+        parseToml(after) as { mcp_servers: { agentsecrets: { env: unknown; enabled: unknown } } }
+      ).mcp_servers.agentsecrets;
+      expect(entry.env, env).toEqual({ DEBUG: '1', AGENTSECRETS_HOME: '/srv/as-home' });
+      expect(entry.enabled).toBe(false);
+      expect(mergeClientConfig('codex', after, WITH_HOME)).toBe(after);
+    }
+  });
+});
