@@ -18,3 +18,9 @@ export const loadMcp = () => import('@agentsecrets/mcp');
 
 /** The planner and writer of `mcp install` (JSONC and TOML parsers). */
 export const loadMcpInstall = () => import('./mcp-install/index.js');
+
+/** `@agentsecrets/sandbox`: the bubblewrap sandbox of `run`. */
+export const loadSandbox = () => import('@agentsecrets/sandbox');
+
+/** `@agentsecrets/local-ca`: the trust bundle of `run`. */
+export const loadLocalCa = () => import('@agentsecrets/local-ca');

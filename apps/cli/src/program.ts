@@ -9,6 +9,7 @@ import { initCommand } from './commands/init.js';
 import { mcpCommand } from './commands/mcp.js';
 import { projectCommand } from './commands/project.js';
 import { proxyCommand } from './commands/proxy.js';
+import { runCommand } from './commands/run.js';
 import { secretsCommand } from './commands/secrets.js';
 import { statusCommand } from './commands/status.js';
 import { workspaceCommand } from './commands/workspace.js';
@@ -67,6 +68,7 @@ AGENTSECRETS_SERVER (team sync server), AGENTSECRETS_SYNC_PASSWORD (automation o
     proxyCommand(ctx, binPath),
     auditCommand(ctx),
     envCommand(ctx),
+    runCommand(ctx),
     execCommand(ctx),
     mcpCommand(ctx, binPath),
     signupCommand(ctx),

@@ -13,6 +13,8 @@ import {
   toAgentSecretsError,
 } from '@agentsecrets/core';
 import { capConnections, defaultConnectionCap } from './connections.js';
+import { createForwardProxy, type ForwardProxy } from './forward/front.js';
+import { RUNS_ROUTE } from './forward/wire.js';
 
 /** Options of {@link startProxyServer}. */
 export interface ProxyServerOptions {
@@ -242,9 +244,15 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const idPrefix = randomId('req');
   const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_BODY;
   let requests = 0;
+  // `agentsecrets run` (SPEC §8): absolute-URI requests and CONNECT from sandboxed agents, authenticated per run.
+  let forwardMode: ForwardProxy | undefined;
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     requests += 1;
     res.setHeader('x-as-request-id', `${idPrefix}.${requests.toString(36)}`);
+    if (forwardMode?.isForwardRequest(req)) {
+      forwardMode.request(req, res);
+      return;
+    }
     (async () => {
       const path = routeOf(req);
       checkCaller(req, port);
@@ -256,6 +264,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       if (path === '/proxy') await forward(core, req, res, maxBody);
       else if (path === '/status' && req.method === 'GET') sendJson(res, 200, await core.status());
       else if (path === '/secrets' && req.method === 'GET') sendJson(res, 200, await core.listSecrets());
+      else if (forwardMode !== undefined && (path === RUNS_ROUTE || path.startsWith(`${RUNS_ROUTE}/`)))
+        await forwardMode.route(path, req, res);
       else {
         throw new AgentSecretsError('ROUTE_NOT_FOUND', 'no such route on the proxy', {
           hint: 'send requests to /proxy with X-AS-Target-URL',
@@ -265,6 +275,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   });
   // A request head must arrive within 10 s (checked every second), so slow heads cannot hold connections for long;
   // bodies and answers may stream for as long as they flow. Idle keep-alive connections close after 5 s.
+  const forwardProxy = createForwardProxy({ core, server, maxBodyBytes: maxBody });
+  forwardMode = forwardProxy;
+  server.on('connect', forwardProxy.connect);
   server.headersTimeout = 10_000;
   server.requestTimeout = 0;
   server.keepAliveTimeout = 5_000;
@@ -297,6 +310,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        forwardProxy.close();
       }).then(() => core.close());
       return closing;
     },

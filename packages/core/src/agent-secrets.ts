@@ -411,6 +411,15 @@ export class AgentSecrets extends EventEmitter<Events> implements CredentialClie
     return { ...response, recorded: settled };
   }
 
+  /**
+   * The forward proxy's question for `agentsecrets run` before it opens a tunnel or forwards a request without
+   * credentials: is the origin of `url` allowlisted, and at which checked addresses may it be dialled (SPEC §7).
+   */
+  async forwardTarget(url: string): Promise<{ allowlisted: boolean; addresses: string[] }> {
+    await this.#freshPolicy();
+    return this.#engine.forwardTarget(url);
+  }
+
   /** {@link call}, with the whole body read (up to `maxBytes`, default 50 MiB) for transports that answer at once. */
   async fetch(request: AgentCallRequest & { readonly maxBytes?: number }): Promise<BufferedResponse> {
     const { maxBytes = DEFAULT_MAX_BUFFERED, ...rest } = request;

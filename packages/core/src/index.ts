@@ -20,11 +20,16 @@ export {
 export {
   type CallOutcome,
   type CallResponse,
+  findPlaceholders,
   formatInjectionSpec,
   type InjectionSpec,
   type InjectionStyle,
+  locatePlaceholders,
   MIN_REDACTABLE_LENGTH,
+  makePlaceholders,
+  type PlaceholderSet,
   parseCliInjection,
+  parseDestination,
   parseInjectionObject,
   parseInjectionSpec,
   parseProxyInjections,
@@ -41,6 +46,7 @@ export {
 } from '@agentsecrets/keychain';
 export {
   type AgentCallRequest,
+  type AgentCallResponse,
   AgentSecrets,
   type AgentSecretsOptions,
   type BufferedResponse,

@@ -58,6 +58,8 @@ export const ERROR_CODES = {
   AUDIT_CHAIN_BROKEN: 'failure',
   AUDIT_IO: 'failure',
   HOME_IO: 'failure',
+  /** `agentsecrets run`: no OS sandbox can be made here (no bubblewrap, no user namespaces, not Linux). */
+  SANDBOX_UNAVAILABLE: 'failure',
   INTERNAL_ERROR: 'failure',
 } as const satisfies Record<string, ErrorKind>;
 
