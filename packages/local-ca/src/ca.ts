@@ -1,10 +1,24 @@
-// @peculiar/x509 2.x resolves its ASN.1 converters through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as never);
+type X509Module = typeof X509;
+let loading: Promise<X509Module> | undefined;
+
+/**
+ * @peculiar/x509 and its ASN.1 stack, loaded on first use: importing them costs a few hundred milliseconds of module
+ * loading, which `agentsecrets run` through a running proxy (it only builds the trust bundle) must not pay.
+ */
+function x509Module(): Promise<X509Module> {
+  loading ??= (async () => {
+    // @peculiar/x509 2.x resolves its ASN.1 converters through tsyringe, which needs the Reflect metadata API.
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as never);
+    return x509;
+  })();
+  return loading;
+}
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -19,7 +33,7 @@ export interface LocalCa {
   readonly certPem: string;
   /** The CA private key, PKCS#8 PEM. Kept in the vault; never written to a file. */
   readonly keyPem: string;
-  readonly cert: x509.X509Certificate;
+  readonly cert: X509.X509Certificate;
   readonly keys: webcrypto.CryptoKeyPair;
 }
 
@@ -56,6 +70,7 @@ function serial(): string {
  * rustls): critical basicConstraints with path length 0, keyCertSign, a subject key identifier.
  */
 export async function createCa(name = 'AgentSecrets local CA'): Promise<LocalCa> {
+  const x509 = await x509Module();
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -76,6 +91,7 @@ export async function createCa(name = 'AgentSecrets local CA'): Promise<LocalCa>
 
 /** Opens a CA from its PEM certificate and PKCS#8 key (as {@link createCa} made them). */
 export async function loadCa(certPem: string, keyPem: string): Promise<LocalCa> {
+  const x509 = await x509Module();
   const cert = new x509.X509Certificate(certPem);
   const privateKey = await webcrypto.subtle.importKey('pkcs8', fromPem(keyPem), EC, true, ['sign']);
   const publicKey = await cert.publicKey.export(EC, ['verify'], webcrypto as never);
@@ -101,6 +117,7 @@ export async function createLeafMinter(
   ca: LocalCa,
   options: { maxEntries?: number } = {},
 ): Promise<LeafMinter> {
+  const x509 = await x509Module();
   const maxEntries = options.maxEntries ?? 256;
   const leafKeys = (await webcrypto.subtle.generateKey(EC, true, [
     'sign',

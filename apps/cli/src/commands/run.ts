@@ -244,7 +244,9 @@ Examples:
           ctx.exitCode = exit.code ?? 128 + (exit.signal ? (constants.signals[exit.signal] ?? 0) : 0);
         } finally {
           bridge?.close();
-          await fetch(`${base}/runs/${grant.id}`, { method: 'DELETE', headers: auth }).catch(() => undefined);
+          await request(`${base}/runs/${grant.id}`, { method: 'DELETE', headers: auth })
+            .then((r) => r.body.dump())
+            .catch(() => undefined);
           await proxy.close().catch(() => undefined);
           await rm(runDir, { recursive: true, force: true });
         }
