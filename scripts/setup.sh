@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
 # gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine.
-APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15)
+# bubblewrap, socat: the sandbox of `agentsecrets run`; python3, git, curl: the clients its tests drive.
+APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15 bubblewrap socat python3 git curl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -50,6 +50,7 @@ Quick start:
   agentsecrets secrets set STRIPE_KEY
   agentsecrets allowlist add api.stripe.com
   agentsecrets call --url https://api.stripe.com/v1/balance --bearer STRIPE_KEY
+  agentsecrets run -- claude           (an agent in a sandbox, with placeholders for secrets)
   agentsecrets proxy start --detach
   agentsecrets mcp install
 

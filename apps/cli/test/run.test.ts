@@ -4,7 +4,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +193,8 @@ describe.skipIf(!bwrapReady || outerIp === undefined)('run in the sandbox, throu
       servers.push(s);
       return `${host}:${s.address().port}`;
     };
+    await mkdir(join(machine.project, '.git', 'hooks'), { recursive: true });
+    await writeFile(join(machine.project, '.git', 'config'), '');
     const decoy = join(machine.project, 'decoy.sock');
     const unix = createServer((c) => {
       c.on('error', () => undefined);
@@ -261,6 +263,7 @@ describe.skipIf(!bwrapReady || outerIp === undefined)('run in the sandbox, throu
       'udp-loopback',
       'dns-outer',
       'unix-socket',
+      'git-hooks',
       'must-curl',
       'must-node-fetch',
       'must-git',
@@ -301,6 +304,7 @@ describe.skipIf(!bwrapReady || outerIp === undefined)('run in the sandbox, throu
       'udp-loopback',
       'dns-outer',
       'unix-socket',
+      'git-hooks',
       ...(probeEnv.WITH_KEYRING ? ['secret-tool-search', 'secret-tool-lookup'] : []),
     ];
     // Reading another process's memory and ptrace need root or ptrace_scope 0 outside a sandbox.

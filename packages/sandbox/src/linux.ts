@@ -116,7 +116,12 @@ export function bwrapArgv(
     plan.runDir, // the CA bundle, the seccomp program and the proxy's socket (connect works on a read-only bind)
     '--bind',
     plan.project,
-    plan.project, // the project stays read-write
+    plan.project, // the project stays read-write, except what would run code outside the sandbox later:
+    // git hooks and git config (core.hooksPath, core.fsmonitor …) run on the user's next git command.
+    ...['.git/hooks', '.git/config']
+      .map((p) => join(plan.project, p))
+      .filter((p) => existsSync(p))
+      .flatMap((p) => ['--ro-bind', p, p]),
     // Hidden last, so a home inside the project is hidden too: empty and read-only (a write fails, unlike srt's).
     ...plan.hidden.filter((d) => existsSync(d)).flatMap((d) => ['--tmpfs', d, '--remount-ro', d]),
     '--chdir',

@@ -130,7 +130,9 @@ Examples:
         const { RunGrantSchema, formatProxyUrl } = await loadProxy();
         const auth: Record<string, string> =
           proxy.token === null ? {} : { 'x-as-session-token': proxy.token };
-        const registered = await fetch(`${base}/runs`, {
+        // undici is loaded already (the core uses it); the global fetch would load a second copy.
+        const { request } = await import('undici');
+        const registered = await request(`${base}/runs`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...auth },
           body: JSON.stringify({
@@ -139,8 +141,8 @@ Examples:
             ...(opts.denyOtherHosts ? { denyOtherHosts: true } : {}),
           }),
         });
-        const answer = (await registered.json()) as unknown;
-        if (!registered.ok) {
+        const answer = (await registered.body.json()) as unknown;
+        if (registered.statusCode !== 201) {
           const e = (answer as { error?: { code?: string; message?: string; hint?: string } }).error;
           const { AgentSecretsError: Err } = core;
           await proxy.close();
