@@ -150,6 +150,23 @@ describe('run --no-sandbox, with a proxy in the run process', () => {
     expect(plain.requests.length).toBe(before);
   });
 
+  it('--deny-other-hosts refuses traffic to hosts that are not allowlisted, by absolute URI and by CONNECT', async () => {
+    const r = await run(
+      [
+        'run',
+        '--no-sandbox',
+        '--deny-other-hosts',
+        '--',
+        'sh',
+        '-c',
+        'curl -sS -m 20 http://1.1.1.1/; echo; curl -sS -m 20 https://1.1.1.1/',
+      ],
+      opts(),
+    );
+    expect(r.stdout).toContain('DOMAIN_NOT_ALLOWED');
+    expect(r.stderr).toMatch(/CONNECT tunnel failed, response 403/);
+  });
+
   it('passes the exit code and a signal (128+n) through', async () => {
     expect((await run(['run', '--no-sandbox', '--', 'sh', '-c', 'exit 7'], opts())).code).toBe(7);
     expect((await run(['run', '--no-sandbox', '--', 'sh', '-c', 'kill -TERM $$'], opts())).code).toBe(143);
