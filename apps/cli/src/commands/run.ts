@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { constants, homedir, tmpdir } from 'node:os';
@@ -38,6 +39,34 @@ const PROXY_VARIABLES = [
   'https_proxy',
   'all_proxy',
 ] as const;
+
+/**
+ * One request to the local proxy with node:http (cheap to load, unlike a second HTTP client); the answer's JSON body.
+ */
+function request(
+  url: string,
+  options: { method: string; headers: Record<string, string>; body?: string },
+): Promise<{ statusCode: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method, headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        resolve({ statusCode: res.statusCode ?? 0, body });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
 
 /** The audit log's agent id for a command: its basename, limited to the characters the log accepts. */
 export function agentName(command: string): string {
@@ -130,8 +159,6 @@ Examples:
         const { RunGrantSchema, formatProxyUrl } = await loadProxy();
         const auth: Record<string, string> =
           proxy.token === null ? {} : { 'x-as-session-token': proxy.token };
-        // undici is loaded already (the core uses it); the global fetch would load a second copy.
-        const { request } = await import('undici');
         const registered = await request(`${base}/runs`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...auth },
@@ -141,7 +168,7 @@ Examples:
             ...(opts.denyOtherHosts ? { denyOtherHosts: true } : {}),
           }),
         });
-        const answer = (await registered.body.json()) as unknown;
+        const answer = registered.body;
         if (registered.statusCode !== 201) {
           const e = (answer as { error?: { code?: string; message?: string; hint?: string } }).error;
           const { AgentSecretsError: Err } = core;
@@ -221,8 +248,13 @@ Examples:
             argv = command.slice(1);
           }
           const child = spawn(file, argv, { env, cwd: io.cwd, stdio: 'inherit' });
+          // The terminal sends ^C, ^\ and window changes to the whole foreground group, the command included: passing
+          // them on again would double them (a TUI that quits on a second ^C would quit on the first).
+          const fromTerminal = new Set<NodeJS.Signals>(
+            io.stdin.isTTY ? ['SIGINT', 'SIGQUIT', 'SIGWINCH'] : [],
+          );
           const forward = (signal: NodeJS.Signals) => {
-            if (child.exitCode === null) child.kill(signal);
+            if (child.exitCode === null && !fromTerminal.has(signal)) child.kill(signal);
           };
           for (const s of FORWARDED) process.on(s, forward);
           const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
@@ -246,9 +278,9 @@ Examples:
           ctx.exitCode = exit.code ?? 128 + (exit.signal ? (constants.signals[exit.signal] ?? 0) : 0);
         } finally {
           bridge?.close();
-          await request(`${base}/runs/${grant.id}`, { method: 'DELETE', headers: auth })
-            .then((r) => r.body.dump())
-            .catch(() => undefined);
+          await request(`${base}/runs/${grant.id}`, { method: 'DELETE', headers: auth }).catch(
+            () => undefined,
+          );
           await proxy.close().catch(() => undefined);
           await rm(runDir, { recursive: true, force: true });
         }
