@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 PNPM_VERSION=12.4.2
 # gnome-keyring etc.: a real Secret Service for the os backend; postgresql-15: the sync server's second engine;
 # systemd: `systemd-analyze verify` checks the unit `service install` writes; zsh and fish: the completion scripts
-# are run in them.
-APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15 systemd zsh fish)
+# are run in them; bubblewrap, socat: the sandbox of `agentsecrets run`; python3, git, curl: the clients its tests
+# drive.
+APT_PACKAGES=(gnome-keyring libsecret-1-0 libsecret-tools dbus postgresql-15 systemd zsh fish bubblewrap socat python3 git curl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -24,3 +24,9 @@ export const loadService = () => import('./service/index.js');
 
 /** The dotenv reader of `secrets import` (the `dotenv` package). */
 export const loadDotenv = () => import('./dotenv.js');
+
+/** `@agentsecrets/sandbox`: the bubblewrap sandbox of `run`. */
+export const loadSandbox = () => import('@agentsecrets/sandbox');
+
+/** `@agentsecrets/local-ca`: the trust bundle of `run`. */
+export const loadLocalCa = () => import('@agentsecrets/local-ca');

@@ -10,6 +10,7 @@ import { initCommand } from './commands/init.js';
 import { mcpCommand } from './commands/mcp.js';
 import { projectCommand } from './commands/project.js';
 import { proxyCommand } from './commands/proxy.js';
+import { runCommand } from './commands/run.js';
 import { secretsCommand } from './commands/secrets.js';
 import { serviceCommand } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
@@ -52,6 +53,7 @@ Quick start:
   agentsecrets secrets set STRIPE_KEY
   agentsecrets allowlist add api.stripe.com
   agentsecrets call --url https://api.stripe.com/v1/balance --bearer STRIPE_KEY
+  agentsecrets run -- claude           (an agent in a sandbox, with placeholders for secrets)
   agentsecrets proxy start --detach
   agentsecrets mcp install
 
@@ -72,6 +74,7 @@ AGENTSECRETS_SERVER (team sync server), AGENTSECRETS_SYNC_PASSWORD (automation o
     ...unlockCommands(ctx),
     auditCommand(ctx),
     envCommand(ctx),
+    runCommand(ctx),
     execCommand(ctx),
     mcpCommand(ctx, binPath),
     signupCommand(ctx),

@@ -413,6 +413,36 @@ describe('the CLI, the proxy and the MCP server never hand back a value', () => 
     }
   });
 
+  it('run: the agent holds placeholders, every style is swapped at the proxy, every echo comes back redacted', async () => {
+    const base = `http://127.0.0.1:${upstream.port}`;
+    const calls: string[] = [];
+    for (const path of [
+      '/echo',
+      '/gzip',
+      '/echo-headers',
+      '/redirect',
+      '/gzip-gzip',
+      '/drip',
+      '/echo-header-name',
+    ]) {
+      calls.push(
+        `curl -sS -i -H "Authorization: Bearer $API_KEY" ${base}${path}`,
+        `curl -sS -i -H "X-Api-Key: $API_KEY" ${base}${path}`,
+        `curl -sS -i "${base}${path}?api_key=$API_KEY"`,
+        `curl -sS -i -H 'content-type: application/json' -d '{"a":1,"auth":{"token":"'"$API_KEY"'"}}' ${base}${path}`,
+        `curl -sS -i -d "a=1&token=$API_KEY" ${base}${path}`,
+      );
+    }
+    // What the agent sees, prints, writes into the project, has in its environment, and what `ps` shows meanwhile.
+    const script = `${calls.join('; echo; ')}; echo; env; ps -eo args; curl -sS ${base}/echo > agent-wrote.txt`;
+    const res = await run(['run', '--no-sandbox', '--', 'sh', '-c', script], opts());
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.split('[REDACTED_BY_AGENTSECRETS]').length).toBeGreaterThan(35);
+    expect(res.stdout).toMatch(/^API_KEY=sk_live_[A-Za-z0-9]{99}$/m);
+    expect(findLeaks(res.stdout + res.stderr, CANARY)).toEqual([]);
+    expect(findLeaks(res.stdout + res.stderr, RELEASABLE)).toEqual([]);
+  });
+
   it('the audit chain verifies, and nothing anywhere holds the canary', async () => {
     const verify = await run(['audit', 'verify'], opts());
     expect(verify.code).toBe(0);

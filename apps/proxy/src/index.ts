@@ -6,8 +6,18 @@
  * @packageDocumentation
  */
 export { ProxyClient } from './client.js';
+export {
+  formatProxyUrl,
+  PROXY_USER,
+  parseProxyAuthorization,
+  RUNS_ROUTE,
+  type RunGrant,
+  RunGrantSchema,
+  type RunRequest,
+  RunRequestSchema,
+} from './forward/wire.js';
 export { connectRunningProxy, openCredentialClient, runningProxyInfo } from './open.js';
-export { PROXY_HEADERS, PROXY_ROUTES } from './protocol.js';
+export { formatSessionToken, PROXY_HEADERS, PROXY_ROUTES } from './protocol.js';
 export { type RunProxyOptions, runProxy } from './run.js';
 export { type ProxyServerOptions, type RunningProxy, startProxyServer } from './server.js';
 export {

@@ -11,6 +11,8 @@ import {
   toAgentSecretsError,
 } from '@agentsecrets/core';
 import { capConnections, defaultConnectionCap } from './connections.js';
+import { createForwardProxy, type ForwardProxy } from './forward/front.js';
+import { RUNS_ROUTE } from './forward/wire.js';
 import {
   formatError,
   formatRequestId,
@@ -290,10 +292,16 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_BODY;
   let requests = 0;
   let self: ProxyInfo | null = null;
+  // `agentsecrets run` (SPEC §8): absolute-URI requests and CONNECT from sandboxed agents, authenticated per run.
+  let forwardMode: ForwardProxy | undefined;
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     requests += 1;
     for (const [name, value] of Object.entries(formatRequestId(`${idPrefix}.${requests.toString(36)}`)))
       res.setHeader(name, value);
+    if (forwardMode?.isForwardRequest(req)) {
+      forwardMode.request(req, res);
+      return;
+    }
     (async () => {
       const path = routeOf(req);
       checkCaller(req, port);
@@ -314,6 +322,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       else if (path === PROXY_ROUTES.unlock && req.method === 'POST') await unlock(gate, req, res);
       else if (path === PROXY_ROUTES.lock && req.method === 'POST')
         sendJson(res, 200, { vault: 'locked', changed: await gate.lock() });
+      else if (forwardMode !== undefined && (path === RUNS_ROUTE || path.startsWith(`${RUNS_ROUTE}/`)))
+        await forwardMode.route(path, req, res);
       else {
         throw new AgentSecretsError('ROUTE_NOT_FOUND', 'no such route on the proxy', {
           hint: PROXY_USAGE_HINT,
@@ -323,6 +333,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   });
   // A request head must arrive within 10 s (checked every second), so slow heads cannot hold connections for long;
   // bodies and answers may stream for as long as they flow. Idle keep-alive connections close after 5 s.
+  const forwardProxy = createForwardProxy({ core: () => gate.core(), server, maxBodyBytes: maxBody });
+  forwardMode = forwardProxy;
+  server.on('connect', forwardProxy.connect);
   server.headersTimeout = 10_000;
   server.requestTimeout = 0;
   server.keepAliveTimeout = 5_000;
@@ -356,6 +369,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        forwardProxy.close();
       }).then(() => gate.close());
       return closing;
     },

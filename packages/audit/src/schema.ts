@@ -15,7 +15,7 @@ const TARGET =
   /^[a-z][a-z0-9+.-]{0,15}:\/\/(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?(?:\/[\x21-\x22\x24-\x3e\x40-\x7e]*)?$/;
 
 /** The transports that can use a credential. */
-export const TRANSPORTS = ['proxy', 'mcp', 'cli', 'env', 'exec'] as const;
+export const TRANSPORTS = ['proxy', 'mcp', 'cli', 'env', 'exec', 'run'] as const;
 
 /** How a credential was placed in a request. */
 export const STYLES = ['bearer', 'basic', 'header', 'query', 'body', 'form'] as const;

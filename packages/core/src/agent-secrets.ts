@@ -79,6 +79,14 @@ export class AgentSecrets implements CredentialClient {
     return this.#p.calls.call(request);
   }
 
+  /**
+   * The forward proxy's question for `agentsecrets run` before it opens a tunnel or forwards a request without
+   * credentials: is the origin of `url` allowlisted, and at which checked addresses may it be dialled (SPEC §7).
+   */
+  forwardTarget(url: string): Promise<{ allowlisted: boolean; addresses: string[] }> {
+    return this.#p.calls.forwardTarget(url);
+  }
+
   /** {@link call}, with the whole body read (up to `maxBytes`, default 50 MiB); withheld if it cannot be audited. */
   fetch(request: AgentCallRequest & { readonly maxBytes?: number }): Promise<BufferedResponse> {
     return this.#p.calls.fetch(request);

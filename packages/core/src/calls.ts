@@ -29,6 +29,12 @@ export class Calls {
     this.#policy = parts.policy;
   }
 
+  /** Whether the origin of `url` is allowlisted and the addresses it may be dialled at (the forward proxy's check). */
+  async forwardTarget(url: string): Promise<{ allowlisted: boolean; addresses: string[] }> {
+    await this.#policy.fresh();
+    return this.#engine.forwardTarget(url);
+  }
+
   /**
    * Sends one request with credentials injected by name. Refusals throw before any secret is read. The response
    * body streams, redacted; the audit event is written when it ends (see {@link AgentCallResponse.recorded}).

@@ -72,6 +72,8 @@ export const ERROR_CODES = {
   FILE_IO: 'failure',
   FILE_BUSY: 'failure',
   PORT_IN_USE: 'failure',
+  /** `agentsecrets run`: no OS sandbox can be made here (no bubblewrap, no user namespaces, not Linux). */
+  SANDBOX_UNAVAILABLE: 'failure',
   INTERNAL_ERROR: 'failure',
   // the person stopped it, or the command it named is not there (exit codes of their own, as a shell gives)
   CANCELLED: 'usage',

@@ -15,6 +15,13 @@ export {
   type HeadersInput,
   InjectionEngine,
 } from './engine/engine.js';
+export { locatePlaceholders, type PlaceholderRequest } from './placeholder/locate.js';
+export {
+  findPlaceholders,
+  makePlaceholders,
+  type PlaceholderHit,
+  type PlaceholderSet,
+} from './placeholder/placeholders.js';
 export {
   type AddressClass,
   type AllowlistEntry,
@@ -26,6 +33,7 @@ export {
   type LookupFunction,
   parseAllowlistEntry,
   parseBinding,
+  parseDestination,
 } from './policy/index.js';
 export {
   MIN_REDACTABLE_LENGTH,

@@ -14,6 +14,7 @@ import {
   type Destination,
   entryForHost,
   type LookupFunction,
+  matchAllowlist,
   parseDestination,
   resolveAndCheck,
 } from '../policy/index.js';
@@ -433,6 +434,30 @@ export class InjectionEngine {
     });
     const output = redacting;
     return { status: httpStatus, headers, headerRedactions, body: output, redactions };
+  }
+
+  /**
+   * For the forward proxy of `agentsecrets run`: whether the origin of `url` is on the allowlist, and the addresses it
+   * may be dialled at under SPEC §7's address rule — a loopback, private, link-local, CGNAT, multicast or metadata
+   * address only when an allowlist entry names it; an unlisted destination is judged as a wildcard entry is (public
+   * addresses only). Throws SSRF_BLOCKED or UPSTREAM_DNS. The caller connects to the addresses returned, never to the
+   * name again, so the answer cannot change in between.
+   */
+  async forwardTarget(url: string): Promise<{ allowlisted: boolean; addresses: string[] }> {
+    const dest = parseDestination(url);
+    const entry = matchAllowlist(dest, this.#options.policy.allowlist());
+    const judge: AllowlistEntry = entry ?? {
+      scheme: dest.scheme,
+      host: '*.unlisted.invalid',
+      kind: 'wildcard',
+      port: undefined,
+    };
+    const addresses = await resolveAndCheck(
+      dest,
+      judge,
+      this.#options.lookup === undefined ? {} : { lookup: this.#options.lookup },
+    );
+    return { allowlisted: entry !== undefined, addresses };
   }
 
   /** Closes pooled connections. In-flight requests finish first. */

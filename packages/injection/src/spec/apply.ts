@@ -86,6 +86,11 @@ export function applyInjections(
       });
     }
     const value = secret.bytes().toString('utf8');
+    if (spec.placeholder !== undefined) {
+      ({ url, headers, body } = replacePlaceholder({ url, headers, body }, spec, spec.placeholder, value));
+      if (!styles.includes(spec.style)) styles.push(spec.style);
+      continue;
+    }
     switch (spec.style) {
       case 'bearer':
         headers = setHeader(headers, 'Authorization', `Bearer ${headerSafe(spec.key, value)}`);
@@ -125,4 +130,78 @@ export function applyInjections(
     if (!styles.includes(spec.style)) styles.push(spec.style);
   }
   return { request: { url, method: request.method, headers, body }, styles };
+}
+
+/** Replaces `placeholder` by `value` in the encoded pairs of field `name`. */
+function replaceInPairs(encoded: string, name: string, placeholder: string, value: string): string {
+  return encoded
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0 || decodeName(pair) !== name) return pair;
+      return `${pair.slice(0, eq + 1)}${pair.slice(eq + 1).replaceAll(placeholder, encodeURIComponent(value))}`;
+    })
+    .join('&');
+}
+
+/**
+ * `agentsecrets run`: the placeholder is already in the request where the agent put it, and the value replaces it
+ * there — in the named place only, encoded as that place needs (base64 inside Basic, percent-encoding in a query or
+ * form, JSON string escaping in a JSON body).
+ */
+function replacePlaceholder(
+  request: { url: URL; headers: [string, string][]; body: Buffer | undefined },
+  spec: InjectionSpec,
+  placeholder: string,
+  value: string,
+): { url: URL; headers: [string, string][]; body: Buffer | undefined } {
+  let { url, headers, body } = request;
+  const inHeaders = (name: string, swap: (v: string) => string) => {
+    const lower = name.toLowerCase();
+    headers = headers.map(([n, v]) => (n.toLowerCase() === lower ? [n, swap(v)] : [n, v]));
+  };
+  switch (spec.style) {
+    case 'bearer':
+      inHeaders('authorization', (v) =>
+        /^bearer\s/i.test(v) ? v.replaceAll(placeholder, headerSafe(spec.key, value)) : v,
+      );
+      break;
+    case 'basic':
+      inHeaders('authorization', (v) => {
+        const m = /^(basic)(\s+)([A-Za-z0-9+/=_-]+)\s*$/i.exec(v);
+        if (m === null) return v;
+        const decoded = Buffer.from(m[3]!, 'base64').toString('latin1');
+        // Bytes as latin1 text both ways, so a UTF-8 value goes in as its exact bytes.
+        const swapped = decoded.replaceAll(
+          placeholder,
+          Buffer.from(headerSafe(spec.key, value), 'utf8').toString('latin1'),
+        );
+        return `${m[1]}${m[2]}${Buffer.from(swapped, 'latin1').toString('base64')}`;
+      });
+      break;
+    case 'header':
+      inHeaders(spec.target!, (v) => v.replaceAll(placeholder, headerSafe(spec.key, value)));
+      break;
+    case 'query': {
+      const next = new URL(url.href);
+      next.search = replaceInPairs(url.search.slice(1), spec.target!, placeholder, value);
+      url = next;
+      break;
+    }
+    case 'body':
+      if (body !== undefined) {
+        const escaped = JSON.stringify(value).slice(1, -1);
+        body = Buffer.from(body.toString('utf8').replaceAll(placeholder, escaped), 'utf8');
+      }
+      break;
+    case 'form':
+      if (body !== undefined) {
+        body = Buffer.from(
+          replaceInPairs(body.toString('latin1'), spec.target!, placeholder, value),
+          'latin1',
+        );
+      }
+      break;
+  }
+  return { url, headers, body };
 }

@@ -22,6 +22,11 @@ export interface InjectionSpec {
   readonly style: InjectionStyle;
   readonly target: string | undefined;
   readonly key: string;
+  /**
+   * Set for `agentsecrets run`: the secret's per-run placeholder, already in the request at this place; the value
+   * replaces it there instead of being written in. Only the forward proxy makes such specs (never a caller's header).
+   */
+  readonly placeholder?: string;
 }
 
 const TARGETED: ReadonlySet<InjectionStyle> = new Set(['header', 'query', 'body', 'form']);
@@ -175,6 +180,8 @@ function slotOf(spec: InjectionSpec): string {
 export function validateInjections(specs: readonly InjectionSpec[]): InjectionSpec[] {
   const seen = new Map<string, InjectionSpec>();
   for (const spec of specs) {
+    // A placeholder is replaced where it already is: several in one place (two in one header) write nothing over.
+    if (spec.placeholder !== undefined) continue;
     const slot = slotOf(spec);
     const earlier = seen.get(slot);
     if (earlier !== undefined) {
@@ -185,7 +192,8 @@ export function validateInjections(specs: readonly InjectionSpec[]): InjectionSp
     }
     seen.set(slot, spec);
   }
-  if (specs.some((s) => s.style === 'body') && specs.some((s) => s.style === 'form')) {
+  const written = specs.filter((s) => s.placeholder === undefined);
+  if (written.some((s) => s.style === 'body') && written.some((s) => s.style === 'form')) {
     throw invalid('a request body is either JSON (body:) or a form (form:), not both', 'use one body style');
   }
   return [...specs].sort((a, b) => INJECTION_STYLES.indexOf(a.style) - INJECTION_STYLES.indexOf(b.style));

@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { baseTsupConfig } from '../../tsup.config.base';
+
+export default defineConfig(baseTsupConfig);
