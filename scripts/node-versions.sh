@@ -30,7 +30,7 @@ for major in "$@"; do
   # A wide per-test timeout: the property tests take seconds on a loaded machine, whatever the Node.
   bash scripts/with-keyring.sh node node_modules/vitest/vitest.mjs run --testTimeout=60000 \
     --project audit --project core --project crypto --project errors --project injection --project keychain \
-    --project sync --project testkit
+    --project sync --project testkit --project fs --project names --project local-ca --project sandbox
 
   for dir in packages/* apps/*; do
     [ "$(node -p "require('./$dir/package.json').private === true")" = true ] && continue
