@@ -125,12 +125,14 @@ export async function promptHidden(
   });
 }
 
-/** The owner passphrase: AGENTSECRETS_PASSPHRASE for automation, else a hidden prompt. */
-export async function ownerPassphrase(io: Io, confirm = false): Promise<string> {
+/** The owner passphrase: AGENTSECRETS_PASSPHRASE for automation, else a hidden prompt (`hint` when there is no terminal). */
+export async function ownerPassphrase(
+  io: Io,
+  confirm = false,
+  hint = "run it in a terminal, or set AGENTSECRETS_PASSPHRASE for automation (never in an agent's environment)",
+): Promise<string> {
   const fromEnv = io.env.AGENTSECRETS_PASSPHRASE;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const hint =
-    "run it in a terminal, or set AGENTSECRETS_PASSPHRASE for automation (never in an agent's environment)";
   const first = await promptHidden(
     io,
     confirm ? 'Choose the owner passphrase: ' : 'Owner passphrase: ',

@@ -164,7 +164,8 @@ describe('conveniences', () => {
       )
         .trim()
         .split('\n');
-    expect(complete('agentsecrets se')).toEqual(['secrets']);
+    expect(complete('agentsecrets se')).toEqual(['secrets', 'service']);
+    expect(complete('agentsecrets sec')).toEqual(['secrets']);
     expect(complete("agentsecrets secrets ''")).toEqual(
       expect.arrayContaining(['import', 'list', 'set', 'diff']),
     );

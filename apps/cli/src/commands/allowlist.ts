@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { accountPassword, json, line, table } from '../io.js';
@@ -49,8 +51,9 @@ export function allowlistCommand(ctx: Context): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const core = await ctx.core(undefined, { readOnly: true });
-      // The team's entries are kept in the vault; a personal workspace has none, so listing needs no passphrase.
-      const team = core.workspace.kind === 'team' ? await core.team.allowlistEntries() : [];
+      // The team's entries are kept in the vault: read (asking for the passphrase) only where team sync is set up.
+      const synced = existsSync(join(core.paths.home, 'sync.json'));
+      const team = synced ? await core.team.allowlistEntries() : [];
       const entries = [
         ...(await core.allowlist.list()).map((entry) => ({ entry, source: 'local' })),
         ...team.map((entry) => ({ entry, source: 'team' })),

@@ -1,7 +1,7 @@
 import type { ProxyClient } from '@agentsecrets/proxy';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
-import { line, readStdin } from '../io.js';
+import { line, ownerPassphrase, readStdin } from '../io.js';
 import { loadProxy } from '../lib.js';
 import { noProxy } from './proxy.js';
 
@@ -44,7 +44,13 @@ Example:
       try {
         const vault = await client.vault().catch(() => undefined);
         if (vault === 'open') return line(ctx.io.stdout, 'the vault is open already');
-        const passphrase = opts.stdin ? await passphraseFromStdin(ctx) : await ctx.passphrase();
+        const passphrase = opts.stdin
+          ? await passphraseFromStdin(ctx)
+          : await ownerPassphrase(
+              ctx.io,
+              false,
+              'run it in a terminal, or pipe the passphrase: agentsecrets unlock --stdin',
+            );
         const changed = await client.unlock(passphrase);
         line(
           ctx.io.stdout,
