@@ -161,7 +161,7 @@ export function parseInjections(rawHeaders: readonly string[]): InjectionSpec[] 
 
 // --- the request head ----------------------------------------------------------------------------------------
 
-const AGENT_ID = /^[A-Za-z0-9_.:@/-]{1,128}$/;
+export const AGENT_ID = /^[A-Za-z0-9_.:@/-]{1,128}$/;
 const TRANSPORTS: readonly Transport[] = ['proxy', 'cli', 'mcp'];
 
 /** What a client asks of the proxy in one `/proxy` request, besides its body. */

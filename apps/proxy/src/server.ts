@@ -4,19 +4,17 @@ import {
   type AgentSecrets,
   AgentSecretsError,
   constantTimeEqual,
-  httpStatusFor,
   type ProxyInfo,
   randomId,
   randomToken,
   toAgentSecretsError,
 } from '@agentsecrets/core';
+import { sendError, sendJson } from './answer.js';
 import { capConnections, defaultConnectionCap } from './connections.js';
 import { createForwardProxy, type ForwardProxy } from './forward/front.js';
 import { RUNS_ROUTE } from './forward/wire.js';
 import {
-  formatError,
   formatRequestId,
-  isRequestIdHeader,
   PROXY_ROUTES,
   PROXY_USAGE_HINT,
   parseRequestHead,
@@ -65,40 +63,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 function refused(message: string, hint: string): AgentSecretsError {
   return new AgentSecretsError('REQUEST_REFUSED', message, { hint });
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  extra: Record<string, string> = {},
-): void {
-  sendText(res, status, JSON.stringify(body), extra);
-}
-
-function sendText(res: ServerResponse, status: number, text: string, extra: Record<string, string>): void {
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...extra,
-  });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, error: AgentSecretsError): void {
-  if (res.headersSent || res.destroyed) {
-    // Mid-body: the only honest signal left is an aborted response.
-    res.destroy();
-    return;
-  }
-  try {
-    // Headers set for an answer that never went out (the trailer declaration among them) must not ride on this one.
-    for (const name of res.getHeaderNames()) if (!isRequestIdHeader(name)) res.removeHeader(name);
-    const { headers, body } = formatError(error);
-    sendText(res, httpStatusFor(error.code), body, headers);
-  } catch {
-    res.destroy();
-  }
 }
 
 /** The path of a request target; a target no URL parser accepts is the client's error, answered 400. */

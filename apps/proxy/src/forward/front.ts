@@ -23,6 +23,7 @@ import {
   toAgentSecretsError,
 } from '@agentsecrets/core';
 import { createLeafMinter, type LeafMinter } from '@agentsecrets/local-ca';
+import { sendError, sendJson } from '../answer.js';
 import { formatError, isProtocolHeader, REDACTED } from '../protocol.js';
 import { loadOrCreateCa } from './ca-store.js';
 import { type Run, RunRegistry } from './runs.js';
@@ -53,40 +54,6 @@ export interface ForwardProxy {
   route(path: string, req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Destroys tunnels and terminated connections still open. */
   close(): void;
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  extra: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...extra,
-  });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, error: AgentSecretsError): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  sendErrorWith(res, httpStatusFor(error.code), error);
-}
-
-/** The proxy's error answer (protocol.ts's format) with `status`. */
-function sendErrorWith(res: ServerResponse, status: number, error: AgentSecretsError): void {
-  const { headers, body } = formatError(error);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
 }
 
 /** A status line and a JSON error on a raw socket (a CONNECT answered before any tunnel exists). */
@@ -246,7 +213,7 @@ export function createForwardProxy(options: {
       const error = toAgentSecretsError(e);
       if (error.code === 'REQUEST_REFUSED') {
         // 421 Misdirected Request: the policy was decided for the tunnel's target, not for another Host.
-        sendErrorWith(res, 421, error);
+        sendError(res, error, 421);
       } else
         sendError(
           res,

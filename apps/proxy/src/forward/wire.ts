@@ -1,6 +1,8 @@
 // The wire format of `agentsecrets run` in one place (beside the proxy protocol module, protocol.ts):
 // the run registration a CLI makes with the proxy, and the forward-proxy credential a sandboxed agent presents.
+import { SECRET_NAME_PATTERN } from '@agentsecrets/core';
 import { z } from 'zod';
+import { AGENT_ID } from '../protocol.js';
 
 /** `POST /runs` (session token): register a run. `DELETE /runs/<id>` (session token) ends it. */
 export const RUNS_ROUTE = '/runs';
@@ -9,12 +11,9 @@ export const RUNS_ROUTE = '/runs';
 export const RunRequestSchema = z
   .object({
     /** Who runs: the basename of the command, recorded as the audit event's agent_id. */
-    agent: z.string().regex(/^[A-Za-z0-9_.:@/-]{1,128}$/),
+    agent: z.string().regex(AGENT_ID),
     /** Only these secrets get placeholders (`--only`); absent: every secret of the project. */
-    only: z
-      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/))
-      .max(1024)
-      .optional(),
+    only: z.array(z.string().regex(SECRET_NAME_PATTERN)).max(1024).optional(),
     /** Refuse CONNECT and plain requests to hosts that are not allowlisted (`--deny-other-hosts`). */
     denyOtherHosts: z.boolean().optional(),
   })

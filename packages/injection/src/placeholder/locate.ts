@@ -1,5 +1,5 @@
 import { AgentSecretsError } from '@agentsecrets/errors';
-import { createInjectionSpec, type InjectionSpec } from '../spec/spec.js';
+import { createInjectionSpec, FORBIDDEN_HEADERS, type InjectionSpec } from '../spec/spec.js';
 import { findPlaceholders, type PlaceholderSet } from './placeholders.js';
 
 /** A request as the forward proxy received it, before anything is replaced. */
@@ -10,19 +10,9 @@ export interface PlaceholderRequest {
   readonly body: Buffer | undefined;
 }
 
-// Headers a request cannot carry a credential in (the engine drops or owns them); a placeholder there is not sent.
-const NOT_INJECTABLE = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'proxy-connection',
-  'proxy-authorization',
-]);
+// Headers a request cannot carry a credential in (the transport owns them, and the proxy hop's credential is the
+// run's); a placeholder there is not sent.
+const NOT_INJECTABLE: ReadonlySet<string> = new Set([...FORBIDDEN_HEADERS, 'proxy-authorization']);
 
 function nowhere(name: string, where: string, hint: string): AgentSecretsError {
   return new AgentSecretsError(

@@ -33,7 +33,7 @@ const TARGETED: ReadonlySet<InjectionStyle> = new Set(['header', 'query', 'body'
 // RFC 9110 token: what may stand in a header name.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Headers whose value the transport owns; injecting into them would break framing or routing.
-const FORBIDDEN_HEADERS = new Set([
+export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
   'host',
   'content-length',
   'transfer-encoding',
