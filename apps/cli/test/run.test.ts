@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  findLeaks,
   makeBareRepo,
   startTlsUpstream,
   startUpstream,
@@ -165,6 +166,13 @@ describe('run --no-sandbox, with a proxy in the run process', () => {
     );
     expect(r.stdout).toContain('DOMAIN_NOT_ALLOWED');
     expect(r.stderr).toMatch(/CONNECT tunnel failed, response 403/);
+  });
+
+  it('a value given to --only where a name belongs is never echoed back', async () => {
+    const r = await run(['run', '--no-sandbox', '--only', GITHUB_VALUE, '--', 'true'], opts());
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('SECRET_NOT_FOUND');
+    expect(findLeaks(r.stdout + r.stderr, GITHUB_VALUE)).toEqual([]);
   });
 
   it('passes the exit code and a signal (128+n) through', async () => {

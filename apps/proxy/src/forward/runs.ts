@@ -28,11 +28,12 @@ export class RunRegistry {
   async register(core: AgentSecrets, request: RunRequest, caCertificate: string): Promise<RunGrant> {
     const names = (await core.listSecrets()).map((s) => s.name);
     const wanted = request.only ?? names;
-    const missing = wanted.filter((n) => !names.includes(n));
-    if (missing.length > 0) {
+    const missing = wanted.findIndex((n) => !names.includes(n));
+    if (missing >= 0) {
+      // Not quoted: a value pasted where a name belongs must not be echoed back.
       throw new AgentSecretsError(
         'SECRET_NOT_FOUND',
-        `no secret named ${missing[0]} in project ${core.project.name}`,
+        `name ${missing + 1} of --only is not a secret of project ${core.project.name}`,
         {
           hint: 'run `agentsecrets secrets list` to see the names',
         },
