@@ -1,4 +1,5 @@
 import type { AgentSecrets, CredentialClient, HomePaths, OwnerKey } from '@agentsecrets/core';
+import type { ProxyClient } from '@agentsecrets/proxy';
 import { type Io, ownerPassphrase } from './io.js';
 import { loadCore, loadProxy } from './lib.js';
 
@@ -94,6 +95,17 @@ export class Context {
     });
     this.#closers.push(() => client.close());
     return client;
+  }
+
+  /**
+   * The running proxy when one answers, else undefined: a read that needs the vault (`secrets diff`) asks it, so it
+   * works as `secrets list` does while the proxy holds the vault, and opens the vault here only when none runs.
+   */
+  async runningProxy(): Promise<ProxyClient | undefined> {
+    const { openRunningProxy } = await loadProxy();
+    const proxy = await openRunningProxy(await this.paths());
+    if (proxy !== undefined) this.#closers.push(() => proxy.close());
+    return proxy;
   }
 
   /** Closes whatever was opened (pending audit writes are flushed). */

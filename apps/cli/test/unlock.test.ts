@@ -96,6 +96,7 @@ async function expectLocked(): Promise<void> {
     ['/proxy', 'POST'],
     ['/status', 'GET'],
     ['/secrets', 'GET'],
+    ['/secrets/diff', 'GET'],
   ] as const) {
     const res = await raw(path, { method });
     const body = (await res.body.json()) as { error: { code: string; hint: string } };

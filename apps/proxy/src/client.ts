@@ -5,6 +5,7 @@ import {
   type CredentialClient,
   type SecretInfo,
   type StatusInfo,
+  type TeamSyncDiff,
 } from '@agentsecrets/core';
 import { Agent, request } from 'undici';
 import {
@@ -179,6 +180,11 @@ export class ProxyClient implements CredentialClient {
   /** Secret names and policy, from the proxy's vault. */
   listSecrets(): Promise<SecretInfo[]> {
     return this.#json<SecretInfo[]>(PROXY_ROUTES.secrets);
+  }
+
+  /** Team sync's local-only, remote-only and changed secrets of the proxy's project, by name (`secrets diff`). */
+  secretsDiff(): Promise<TeamSyncDiff> {
+    return this.#json<TeamSyncDiff>(PROXY_ROUTES.secretsDiff);
   }
 
   /** The proxy's view of backend, project and policy. */

@@ -16,7 +16,12 @@ export {
   type RunRequest,
   RunRequestSchema,
 } from './forward/wire.js';
-export { connectRunningProxy, openCredentialClient, runningProxyInfo } from './open.js';
+export {
+  connectRunningProxy,
+  openCredentialClient,
+  openRunningProxy,
+  runningProxyInfo,
+} from './open.js';
 export { formatSessionToken, PROXY_HEADERS, PROXY_ROUTES } from './protocol.js';
 export { type RunProxyOptions, runProxy } from './run.js';
 export { type ProxyServerOptions, type RunningProxy, startProxyServer } from './server.js';

@@ -30,34 +30,43 @@ export async function connectRunningProxy(paths: HomePaths): Promise<ProxyClient
 }
 
 /**
+ * The running proxy of a home for reads that would otherwise open the vault: undefined when no proxy runs — none is
+ * recorded, its process is gone, or nothing listens where it was. A proxy that answers but refuses (a wrong token) is
+ * an error, not a reason to open the vault instead; a locked one is returned (its routes say what to type).
+ */
+export async function openRunningProxy(paths: HomePaths): Promise<ProxyClient | undefined> {
+  const state = await readProxyState(paths);
+  if (state === undefined) return undefined;
+  const proxy = new ProxyClient(state);
+  try {
+    await proxy.check();
+    return proxy;
+  } catch (e) {
+    await proxy.close();
+    const error = toAgentSecretsError(e);
+    if (error.code === 'UNAUTHORIZED') {
+      throw new AgentSecretsError(
+        'UNAUTHORIZED',
+        `the running proxy (pid ${state.pid}) does not take the session token in ${paths.proxy}`,
+        { hint: 'restart it: `agentsecrets proxy stop`, then `agentsecrets proxy start`' },
+      );
+    }
+    if (error.code !== 'UPSTREAM_UNREACHABLE') throw error;
+    return undefined;
+  }
+}
+
+/**
  * The client `call` and `mcp serve` use: the running proxy of this home (so the agent's own processes never open
- * the vault), or the vault opened in this process when no proxy runs — none is recorded, its process is gone, or
- * nothing listens where it was. A proxy that answers but refuses (a wrong token) is an error, not a reason to open
- * the vault instead; and once a call went to the proxy, its answer — a policy refusal too — is returned as it is.
+ * the vault; see {@link openRunningProxy}), or the vault opened in this process when no proxy runs. Once a call went
+ * to the proxy, its answer — a policy refusal too — is returned as it is.
  */
 export async function openCredentialClient(
   options: AgentSecretsOptions = {},
 ): Promise<{ readonly client: CredentialClient; readonly via: 'proxy' | 'local' }> {
   const paths = resolveHome(options.env ?? process.env, options.home);
-  const state = await readProxyState(paths);
-  if (state !== undefined) {
-    const proxy = new ProxyClient(state);
-    try {
-      await proxy.check();
-      return { client: proxy, via: 'proxy' };
-    } catch (e) {
-      await proxy.close();
-      const error = toAgentSecretsError(e);
-      if (error.code === 'UNAUTHORIZED') {
-        throw new AgentSecretsError(
-          'UNAUTHORIZED',
-          `the running proxy (pid ${state.pid}) does not take the session token in ${paths.proxy}`,
-          { hint: 'restart it: `agentsecrets proxy stop`, then `agentsecrets proxy start`' },
-        );
-      }
-      if (error.code !== 'UPSTREAM_UNREACHABLE') throw error;
-    }
-  }
+  const proxy = await openRunningProxy(paths);
+  if (proxy !== undefined) return { client: proxy, via: 'proxy' };
   const core = await createAgentSecrets({ runningProxy: () => runningProxyInfo(paths), ...options });
   return { client: sameRulesAsProxy(core), via: 'local' };
 }

@@ -41,6 +41,7 @@ export const PROXY_ROUTES = {
   session: '/session',
   status: '/status',
   secrets: '/secrets',
+  secretsDiff: '/secrets/diff',
   vault: '/vault',
   unlock: '/unlock',
   lock: '/lock',

@@ -242,9 +242,9 @@ async function unlock(gate: VaultGate, req: IncomingMessage, res: ServerResponse
 
 /**
  * Starts the HTTP proxy of SPEC.md §4 on the core engine. Routes: `GET /health` (no auth), `ANY /proxy`, for
- * the CLI and MCP server `GET /status` and `GET /secrets` (names and policy, never values), and `GET /vault`, `POST /unlock` and
- * `POST /lock` for a proxy whose vault can be locked (see {@link VaultGate}); while locked every other route answers
- * VAULT_LOCKED.
+ * the CLI and MCP server `GET /status`, `GET /secrets` (names and policy, never values) and `GET /secrets/diff` (team
+ * sync's diff, by name), and `GET /vault`, `POST /unlock` and `POST /lock` for a proxy whose vault can be locked
+ * (see {@link VaultGate}); while locked every other route answers VAULT_LOCKED.
  */
 export async function startProxyServer(options: ProxyServerOptions): Promise<RunningProxy> {
   const gate = options.gate ?? openGate(options.core);
@@ -281,6 +281,9 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
         sendJson(res, 200, { ...(await gate.core().status()), proxy: self });
       else if (path === PROXY_ROUTES.secrets && req.method === 'GET')
         sendJson(res, 200, await gate.core().listSecrets());
+      // Team sync's diff by name (what `secrets diff` prints), so that it needs no vault of its own either.
+      else if (path === PROXY_ROUTES.secretsDiff && req.method === 'GET')
+        sendJson(res, 200, await gate.core().team.diff());
       else if (path === PROXY_ROUTES.vault && req.method === 'GET')
         sendJson(res, 200, { vault: gate.locked ? 'locked' : 'open' });
       else if (path === PROXY_ROUTES.unlock && req.method === 'POST') await unlock(gate, req, res);

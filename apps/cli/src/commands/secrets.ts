@@ -272,7 +272,9 @@ Examples:
     .description('local-only, remote-only and changed secrets, by name')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const d = await (await ctx.core()).team.diff();
+      // Through the running proxy when there is one: it holds the vault, as for `secrets list`.
+      const proxy = await ctx.runningProxy();
+      const d = proxy === undefined ? await (await ctx.core()).team.diff() : await proxy.secretsDiff();
       if (opts.json) return json(ctx.io.stdout, d);
       for (const [label, names] of [
         ['local only', d.localOnly],
