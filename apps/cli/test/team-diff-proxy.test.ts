@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { buildServer, openDatabase } from '@agentsecrets/server';
 import { findLeaks } from '@agentsecrets/testkit';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freshMachine, run, transcript } from './helpers.js';
 import { type ProxyProcess, rawExchange, startProxyProcess } from './proxy-process.js';
 
@@ -166,5 +166,26 @@ describe('secrets diff with a proxy holding the vault', () => {
     const open = await run(['secrets', 'diff', '--json'], agent());
     expect(open.code, open.stderr).toBe(0);
     expect(open.stdout).toBe(without.json);
+  });
+
+  it('diffs asked at once after the access token expired leave the session usable', async () => {
+    // The sync server runs in this process: moving its clock past the access token's 15 minutes makes every diff
+    // refresh the session. Refreshes racing with one refresh token end the whole session (a reuse): the proxy, one
+    // process serving every caller, must not race itself.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      vi.setSystemTime(Date.now() + 16 * 60_000);
+      const token = { 'x-as-session-token': proxy.token };
+      const answers = await Promise.all([1, 2, 3, 4].map(() => diffRoute(token)));
+      for (const a of answers) {
+        expect(a.status, a.text).toBe(200);
+        expect(JSON.parse(a.text)).toEqual(DIFF);
+      }
+      const after = await run(['secrets', 'diff', '--json'], agent());
+      expect(after.code, after.stderr).toBe(0);
+      expect(after.stdout).toBe(without.json);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

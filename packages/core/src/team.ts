@@ -54,6 +54,12 @@ export class TeamSync {
   readonly #view: TeamPolicyView;
   readonly #secrets: TeamSecrets;
   readonly #policy: TeamPolicyAdmin;
+  /**
+   * Where the next push, pull or diff queues. One at a time: each may refresh the session, and the server ends the
+   * whole session when one refresh token is used twice — as a long-lived process serving several callers at once (the
+   * proxy's `GET /secrets/diff`) would otherwise do.
+   */
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(parts: TeamSyncParts) {
     this.#access = new TeamAccess({ ...parts, projectName: parts.project.name });
@@ -222,17 +228,23 @@ export class TeamSync {
 
   /** Local-only, remote-only and changed secrets, by name. */
   diff(): Promise<TeamSyncDiff> {
-    return this.#secrets.diff();
+    return this.#oneAtATime(() => this.#secrets.diff());
   }
 
   /** Pushes new and changed secrets, all or nothing; a secret changed by someone else meanwhile is a conflict. */
   push(): Promise<{ pushed: string[]; conflicts: string[] }> {
-    return this.#secrets.push();
+    return this.#oneAtATime(() => this.#secrets.push());
   }
 
   /** Writes the remote secrets into the local store, and accepts a newer team policy (audited when refused). */
   pull(): Promise<{ pulled: string[] }> {
-    return this.#secrets.pull();
+    return this.#oneAtATime(() => this.#secrets.pull());
+  }
+
+  #oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.#turn.then(work);
+    this.#turn = done.catch(() => undefined);
+    return done;
   }
 
   /** Changes the team policy (admin; asks for the account password again). */
