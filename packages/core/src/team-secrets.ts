@@ -1,3 +1,4 @@
+import { constantTimeEqual } from '@agentsecrets/crypto';
 import type { SecretValue } from '@agentsecrets/keychain';
 import type { SyncLocation } from '@agentsecrets/sync';
 import type { TeamAccess } from './team-access.js';
@@ -71,7 +72,7 @@ export class TeamSecrets {
         const r = remote.get(n);
         if (r === undefined) out.localOnly.push(n);
         else if (l === undefined) out.remoteOnly.push(n);
-        else (l.equals(r.value) ? out.same : out.changed).push(n);
+        else (constantTimeEqual(l, r.value) ? out.same : out.changed).push(n);
       }
       return out;
     });
@@ -91,7 +92,7 @@ export class TeamSecrets {
       const conflicts: string[] = [];
       for (const [name, value] of local) {
         const r = remote.get(name);
-        if (r?.value.equals(value)) {
+        if (r !== undefined && constantTimeEqual(r.value, value)) {
           versions[versionKey(at, name)] = r.version;
           continue;
         }
@@ -121,7 +122,8 @@ export class TeamSecrets {
       const versions: Record<string, number> = {};
       const pulled: string[] = [];
       for (const [name, r] of remote) {
-        if (!local.get(name)?.equals(r.value)) {
+        const mine = local.get(name);
+        if (mine === undefined || !constantTimeEqual(mine, r.value)) {
           await this.#project.set(name, r.value);
           pulled.push(name);
         }
