@@ -74,6 +74,32 @@ describe('the running proxy and the CLI beside it', () => {
     expect(upstream.requests.length).toBe(before);
   });
 
+  it('a value given where a name belongs is not quoted in the answer nor recorded in the audit log', async () => {
+    const pasted = `other-${FIRST}`; // OTHER_KEY's value, given as if it were a name
+    const answers = [
+      (await viaProxy({ 'x-as-inject-bearer': pasted })).body,
+      // a style the name's policy would refuse, to a host not on the allowlist: still no rule quotes it
+      (await viaProxy({ 'x-as-inject-query-k': pasted, 'x-as-target-url': 'https://example.com/' })).body,
+    ];
+    for (const args of [
+      ['call', '--url', `${upstream.origin}/echo`, '--bearer', pasted],
+      ['call', '--url', `${upstream.origin}/echo`, '--header', `X-Key=${pasted}`],
+      ['env', '--only', pasted, '--', 'true'],
+      ['secrets', 'delete', pasted],
+    ]) {
+      const r = await run(args, opts());
+      expect(r.code, args.join(' ')).not.toBe(0);
+      answers.push(r.stdout + r.stderr);
+    }
+    for (const answer of answers) {
+      expect(answer).toContain('SECRET_NOT_FOUND');
+      expect(findLeaks(answer, pasted)).toEqual([]);
+    }
+    const audit = await readFile(join(machine.env.AGENTSECRETS_HOME!, 'audit.jsonl'), 'utf8');
+    expect(audit).toContain('SECRET_NOT_FOUND');
+    expect(findLeaks(audit, pasted)).toEqual([]);
+  });
+
   it('call through the proxy sends headers named like Object properties as given', async () => {
     upstream.requests.length = 0;
     const res = await run(

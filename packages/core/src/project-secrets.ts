@@ -1,6 +1,6 @@
 import type { AuditEventInput } from '@agentsecrets/audit';
 import { AgentSecretsError } from '@agentsecrets/errors';
-import { MIN_REDACTABLE_LENGTH } from '@agentsecrets/injection';
+import { MIN_REDACTABLE_LENGTH, secretNotFound } from '@agentsecrets/injection';
 import type { SecretStore, SecretValue } from '@agentsecrets/keychain';
 import { assertSecretName } from '@agentsecrets/names';
 import { useEvent } from './audit-trail.js';
@@ -8,7 +8,7 @@ import type { Release, SecretInfo } from './credential-client.js';
 import type { OwnerKey } from './owner.js';
 import { type PolicyStore, projectPolicy } from './policy.js';
 import type { PolicyInForce, PolicyScope } from './policy-admin.js';
-import { type ProjectScope, type SecretCache, secretNotFound } from './secret-cache.js';
+import type { ProjectScope, SecretCache } from './secret-cache.js';
 
 /** What {@link ProjectSecrets} works with. */
 export interface ProjectSecretsParts {
@@ -29,8 +29,8 @@ export class ProjectSecrets {
     this.#p = parts;
   }
 
-  #notFound(name: string): AgentSecretsError {
-    return secretNotFound(name, this.#p.project.name);
+  #notFound(): AgentSecretsError {
+    return secretNotFound(this.#p.project.name, 'run `agentsecrets secrets list` to see the names');
   }
 
   /** The project's secrets by name, with their bindings and release marks. Never values. */
@@ -83,14 +83,14 @@ export class ProjectSecrets {
   async reveal(name: string, _owner: OwnerKey): Promise<SecretValue> {
     const value = await this.#p.store.get(this.#p.project.namespace, assertSecretName(name));
     await this.#p.record(useEvent('cli', [name], value === undefined ? 'ERROR' : 'OK', 'owner_reveal'));
-    if (value === undefined) throw this.#notFound(name);
+    if (value === undefined) throw this.#notFound();
     return value;
   }
 
   /** Owner only: marks a secret releasable to `env`/`exec` (or takes the mark back). Audited. */
   async setReleasable(name: string, on: boolean, owner: OwnerKey): Promise<void> {
     assertSecretName(name);
-    if (on && !(await this.#p.store.has(this.#p.project.namespace, name))) throw this.#notFound(name);
+    if (on && !(await this.#p.store.has(this.#p.project.namespace, name))) throw this.#notFound();
     await this.#p.policyStore.update(owner, (body) => {
       const p = projectPolicy(body, this.#p.scope.workspaceId, this.#p.scope.projectId);
       const rest = p.releasable.filter((n) => n !== name);
@@ -112,7 +112,7 @@ export class ProjectSecrets {
     const errors = new Map<string, AgentSecretsError>();
     for (const name of wanted) {
       if (!available.includes(name)) {
-        errors.set(name, this.#notFound(name));
+        errors.set(name, this.#notFound());
       } else if (!policy.releasable.has(name)) {
         errors.set(
           name,
@@ -126,7 +126,7 @@ export class ProjectSecrets {
         );
       } else {
         const value = await this.#p.store.get(ns, name);
-        if (value === undefined) errors.set(name, this.#notFound(name));
+        if (value === undefined) errors.set(name, this.#notFound());
         else values.set(name, value);
       }
     }
@@ -134,7 +134,8 @@ export class ProjectSecrets {
     await this.#p.record(
       useEvent(
         transport,
-        wanted,
+        // Only stored names are recorded: what was given where a name belongs may be a value pasted by mistake.
+        wanted.filter((n) => available.includes(n)),
         status,
         errors.size === 0 ? null : [...new Set([...errors.values()].map((e) => e.code))].join(','),
       ),

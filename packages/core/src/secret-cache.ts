@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AgentSecretsError } from '@agentsecrets/errors';
-import { type InjectableSecret, Redactor } from '@agentsecrets/injection';
+import { type InjectableSecret, Redactor, secretNotFound } from '@agentsecrets/injection';
 import type { Namespace, SecretStore, SecretValue } from '@agentsecrets/keychain';
 
 /** One project's secrets in the store: where they are and what the project is called (for messages). */
@@ -30,15 +29,6 @@ function holds(snapshot: Snapshot, injected: ReadonlyMap<string, InjectableSecre
     if (!same) return false;
   }
   return true;
-}
-
-/** SECRET_NOT_FOUND for a name in a project, with what to do about it. */
-export function secretNotFound(
-  name: string,
-  project: string,
-  hint = 'run `agentsecrets secrets list` to see the names',
-) {
-  return new AgentSecretsError('SECRET_NOT_FOUND', `no secret named ${name} in project ${project}`, { hint });
 }
 
 /**
@@ -115,6 +105,12 @@ export class SecretCache {
    * running proxy) applies to the very next request. A store with a revision says whether the kept values still hold;
    * from one without, the injected values are read for each call.
    */
+  /** Which of these names are secrets of the project; no value is read. */
+  async stored(names: readonly string[]): Promise<string[]> {
+    const all = new Set(await this.#store.list(this.#project.namespace));
+    return names.filter((n) => all.has(n));
+  }
+
   async resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
     const revision = await this.#store.revision?.();
     const snapshot = revision === undefined ? undefined : await this.#load(false, revision);
@@ -125,11 +121,7 @@ export class SecretCache {
           ? await this.#store.get(this.#project.namespace, name)
           : snapshot.values.get(name);
       if (value === undefined) {
-        throw secretNotFound(
-          name,
-          this.#project.name,
-          'run `agentsecrets secrets list` to see the names, or `agentsecrets secrets set` to add it',
-        );
+        throw secretNotFound(this.#project.name);
       }
       out.set(name, value);
     }

@@ -87,6 +87,7 @@ export function wireCore(opened: OpenedCore, options: WiringOptions): CoreParts 
     policy: policy.forEngine(),
     secrets: {
       resolve: (names) => cache.resolve(names),
+      stored: (names) => cache.stored(names),
       redactor: (injected) => cache.redactorFor(injected),
     },
   });

@@ -43,7 +43,12 @@ export {
   Redactor,
   type ReleaseRule,
 } from './redact/index.js';
-export { applyInjections, type InjectableSecret, type OutboundRequest } from './spec/apply.js';
+export {
+  applyInjections,
+  type InjectableSecret,
+  type OutboundRequest,
+  secretNotFound,
+} from './spec/apply.js';
 export { parseBodyPath, setJsonPath } from './spec/json-path.js';
 export {
   canonicalPlacements,

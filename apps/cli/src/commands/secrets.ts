@@ -114,7 +114,7 @@ export function secretsCommand(ctx: Context): Command {
     .action(async (key: string) => {
       const existed = await (await ctx.core()).deleteSecret(key);
       if (!existed) {
-        throw new AgentSecretsError('SECRET_NOT_FOUND', `no secret named ${key}`, {
+        throw new AgentSecretsError('SECRET_NOT_FOUND', 'no secret of that name in this project', {
           hint: 'see `agentsecrets secrets list`',
         });
       }

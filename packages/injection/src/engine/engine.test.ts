@@ -113,6 +113,7 @@ beforeAll(async () => {
         }
         return out;
       },
+      stored: async (names) => names.filter((n) => VALUES[n] !== undefined),
       redactor: () => new Redactor(Object.keys(VALUES).map(secret)),
     },
     timeouts: { connectMs: 2000, headersMs: 400, idleMs: 400 },
@@ -386,7 +387,7 @@ describe('the engine against a hostile upstream', () => {
   it('refuses a request body over the limit and unknown secrets', async () => {
     const small = new InjectionEngine({
       policy: { allowlist: () => allowlist, bindings: () => [] },
-      secrets: { resolve: async () => new Map(), redactor: () => new Redactor([]) },
+      secrets: { resolve: async () => new Map(), stored: async () => [], redactor: () => new Redactor([]) },
       maxRequestBodyBytes: 10,
     });
     await expect(

@@ -19,7 +19,12 @@ import {
   resolveAndCheck,
 } from '../policy/index.js';
 import type { Redactor } from '../redact/index.js';
-import { applyInjections, type InjectableSecret, type OutboundRequest } from '../spec/apply.js';
+import {
+  applyInjections,
+  type InjectableSecret,
+  type OutboundRequest,
+  secretNotFound,
+} from '../spec/apply.js';
 import { type InjectionSpec, type InjectionStyle, validateInjections } from '../spec/spec.js';
 import { mapNetworkError } from './network-errors.js';
 
@@ -33,6 +38,8 @@ export interface EnginePolicy {
 export interface EngineSecrets {
   /** Reads the named secrets; called only after policy has allowed the call. Throws SECRET_NOT_FOUND. */
   resolve(names: readonly string[]): Promise<ReadonlyMap<string, InjectableSecret>>;
+  /** Which of these names are secrets of the project, reading no value (asked when a call fails). */
+  stored(names: readonly string[]): Promise<readonly string[]>;
   /** A redactor for every secret of the current project (the injected ones included). */
   redactor(injected: ReadonlyMap<string, InjectableSecret>): Promise<Redactor> | Redactor;
 }
@@ -325,7 +332,14 @@ export class InjectionEngine {
       const response = await this.#send(dest, method, request, specs, secrets, report);
       return response;
     } catch (e) {
-      const error = toAgentSecretsError(e);
+      let error = toAgentSecretsError(e);
+      // A name that is not a secret of the project is neither quoted nor recorded: what was given where a name
+      // belongs may be a value pasted by mistake. Asked only when a call fails, so no value is read for it.
+      const stored = keys.length === 0 ? keys : await this.#options.secrets.stored(keys).catch(() => []);
+      if (stored.length < keys.length) {
+        keys = [...stored];
+        if (error.code !== 'SECRET_NOT_FOUND') error = secretNotFound();
+      }
       report({ status: statusOf(error), reason: error.code, httpStatus: null, redacted: false, error });
       throw error;
     }

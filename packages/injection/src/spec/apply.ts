@@ -81,9 +81,7 @@ export function applyInjections(
   for (const spec of specs) {
     const secret = secrets.get(spec.key);
     if (secret === undefined) {
-      throw new AgentSecretsError('SECRET_NOT_FOUND', `no secret named ${spec.key} in this project`, {
-        hint: 'run `agentsecrets secrets list` to see the names, or `agentsecrets secrets set` to add it',
-      });
+      throw secretNotFound();
     }
     const value = secret.bytes().toString('utf8');
     if (spec.placeholder !== undefined) {
@@ -204,4 +202,16 @@ function replacePlaceholder(
       break;
   }
   return { url, headers, body };
+}
+
+/**
+ * SECRET_NOT_FOUND, quoting no name: what was given where a name belongs may be a value pasted by mistake, and an
+ * error travels to terminals, MCP results and logs.
+ */
+export function secretNotFound(
+  project?: string,
+  hint = 'run `agentsecrets secrets list` to see the names, or `agentsecrets secrets set` to add it',
+): AgentSecretsError {
+  const where = project === undefined ? 'this project' : `project ${project}`;
+  return new AgentSecretsError('SECRET_NOT_FOUND', `no secret of that name in ${where}`, { hint });
 }
