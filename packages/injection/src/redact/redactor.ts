@@ -178,9 +178,10 @@ class RedactionStream extends Transform implements RedactingStream {
     this.#scanChunk(chunk, previous);
     this.#findBarrier(chunk, previous);
     // The break itself and the bytes it is judged by.
-    this.#last = Buffer.concat([this.#last, chunk.subarray(-BARRIER_CONTEXT - 1)]).subarray(
-      -BARRIER_CONTEXT - 1,
-    );
+    this.#last =
+      chunk.length > BARRIER_CONTEXT
+        ? chunk.subarray(-BARRIER_CONTEXT - 1)
+        : Buffer.concat([this.#last, chunk]).subarray(-BARRIER_CONTEXT - 1);
     this.#arrivals.push({ end: this.#received, at: performance.now() });
     this.#release(Math.max(this.#barrierEnd, this.#received - this.#rule.windowBytes));
     this.#arm();
