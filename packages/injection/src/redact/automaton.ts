@@ -13,7 +13,7 @@ import { CANON } from './forms.js';
  * rows however long the secrets are (≈ 0.7 MB for 20 secrets), where a full DFA would be one row per pattern byte
  * (≈ 6 MB for the same 20, tens of MB for a multi-kilobyte secret such as a service-account JSON).
  *
- * Skip filter (Wu–Manber). With m the shortest pattern length, every 3-byte block among the first m bytes of every
+ * Skip filter (Wu–Manber). With m the shortest pattern length, every 4-byte block among the first m bytes of every
  * pattern is hashed into a shift table: how far a window ending on that block may move without passing the start of
  * an occurrence. The filter proposes candidate starts; the automaton runs from the root at each one until it is back
  * at the root, so it still decides every match, and at the end of a chunk exactly the current match depth is
