@@ -131,10 +131,11 @@ function add(out: Reading[], bytes: readonly number[], end: number): void {
 export class EscapeReader {
   readonly #data: Uint8Array;
   readonly #final: boolean;
-  readonly #chars = new Map<number, readonly number[]>();
+  /** Made on first use, as is `#escapes`: most scans read no escape at all. */
+  #chars: Map<number, readonly number[]> | undefined;
   /** The one-element answer of {@link #char} for a byte that begins no escape. */
   readonly #literal: number[] = [0];
-  readonly #escapes = new Map<number, readonly Reading[]>();
+  #escapes: Map<number, readonly Reading[]> | undefined;
 
   constructor(data: Uint8Array, final: boolean) {
     this.#data = data;
@@ -223,11 +224,12 @@ export class EscapeReader {
       return this.#literal;
     }
     const key = pos * 4 + depth;
-    const known = this.#chars.get(key);
+    const known = this.#chars?.get(key);
     if (known !== undefined) return known;
     const out = [(pos + 1) * 256 + byte];
     for (const r of this.#escapesAt(pos, depth))
       if (r.bytes.length === 1) out.push(r.end * 256 + r.bytes[0]!);
+    this.#chars ??= new Map();
     this.#chars.set(key, out);
     return out;
   }
@@ -235,7 +237,7 @@ export class EscapeReader {
   #escapesAt(pos: number, depth: number): readonly Reading[] {
     if (depth === 0) return [];
     const key = pos * 4 + depth;
-    const known = this.#escapes.get(key);
+    const known = this.#escapes?.get(key);
     if (known !== undefined) return known;
     const out: Reading[] = [];
     const inner = depth - 1;
@@ -247,6 +249,7 @@ export class EscapeReader {
       else if (c === 0x5c) this.#backslash(next, inner, out);
       else if (c === 0x26) this.#reference(next, inner, out);
     }
+    this.#escapes ??= new Map();
     this.#escapes.set(key, out);
     return out;
   }

@@ -42,7 +42,14 @@ export const DEFAULT_RELEASE: ReleaseRule = { holdMs: 100, tailBytes: 256, windo
 const MARKER = Buffer.from(REDACTION_MARKER, 'utf8');
 /** How much of the next chunk is copied to settle a held tail (a partial match longer than this falls back to a copy). */
 const BRIDGE = 512;
+/**
+ * A chunk up to this long is scanned with the held bytes in one copy: cheaper than two scans (a socket's reads end
+ * in short pieces where the sender's writes were cut).
+ */
+const COPIED = 8 * 1024;
 const LF = 0x0a;
+/** A piece of a chunk this long goes out as a view of it; shorter pieces in a row are joined into one buffer. */
+const UNCOPIED = 4096;
 
 function asBuffer(input: Uint8Array): Buffer {
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -74,6 +81,58 @@ function assemble(data: Buffer, spans: readonly number[]): Buffer {
   }
   pieces.push(data.subarray(at));
   return Buffer.concat(pieces);
+}
+
+/**
+ * What one release pushes: the kept chunks' bytes as views (a piece of at least {@link UNCOPIED} bytes is never
+ * copied), with markers in place of spans, and each run of shorter pieces joined into one buffer. So where the
+ * output is cut depends only on where the input was cut, where the release ends and where markers stand.
+ */
+class Output {
+  readonly #stream: Transform;
+  readonly #chunks: readonly Buffer[];
+  /** The chunk that holds the next bytes, and its offset. */
+  #index = 0;
+  #at: number;
+  #small: Buffer[] = [];
+
+  constructor(stream: Transform, chunks: readonly Buffer[], chunksFrom: number) {
+    this.#stream = stream;
+    this.#chunks = chunks;
+    this.#at = chunksFrom;
+  }
+
+  /** The bytes from offset `from` to `to` (after those given before). */
+  bytes(from: number, to: number): void {
+    const chunks = this.#chunks;
+    while (this.#at + chunks[this.#index]!.length <= from) this.#at += chunks[this.#index++]!.length;
+    while (from < to) {
+      const c = chunks[this.#index]!;
+      const end = Math.min(to, this.#at + c.length);
+      this.#piece(c.subarray(from - this.#at, end - this.#at));
+      from = end;
+      if (from === this.#at + c.length) this.#at += chunks[this.#index++]!.length;
+    }
+  }
+
+  marker(): void {
+    this.#small.push(MARKER);
+  }
+
+  end(): void {
+    const small = this.#small;
+    if (small.length > 0) this.#stream.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+    this.#small = [];
+  }
+
+  #piece(piece: Buffer): void {
+    if (piece.length < UNCOPIED) {
+      this.#small.push(piece);
+      return;
+    }
+    this.end();
+    this.#stream.push(piece);
+  }
 }
 
 /**
@@ -124,9 +183,10 @@ class RedactionStream extends Transform implements RedactingStream {
     this.#scanChunk(chunk, previous);
     this.#findBarrier(chunk, previous);
     // The break itself and the bytes it is judged by.
-    this.#last = Buffer.concat([this.#last, chunk.subarray(-BARRIER_CONTEXT - 1)]).subarray(
-      -BARRIER_CONTEXT - 1,
-    );
+    this.#last =
+      chunk.length > BARRIER_CONTEXT
+        ? chunk.subarray(-BARRIER_CONTEXT - 1)
+        : Buffer.concat([this.#last, chunk]).subarray(-BARRIER_CONTEXT - 1);
     this.#arrivals.push({ end: this.#received, at: performance.now() });
     this.#release(Math.max(this.#barrierEnd, this.#received - this.#rule.windowBytes));
     this.#arm();
@@ -173,7 +233,7 @@ class RedactionStream extends Transform implements RedactingStream {
   #scanChunk(chunk: Buffer, previous: number): void {
     const scanner = this.#scanner;
     let from = this.#scanFrom;
-    if (chunk.length > BRIDGE) {
+    if (chunk.length > COPIED) {
       // Settle the held bytes (and the context a line break at the start is judged by) against the start of the
       // chunk, copying only that much: scanning can restart at any settled position, so the rest of the chunk is
       // then scanned on its own, in place.
@@ -235,21 +295,19 @@ class RedactionStream extends Transform implements RedactingStream {
   /** Lets go of the bytes up to offset `to` (if not yet), with spans replaced by markers. */
   #release(to: number): void {
     if (to <= this.#released) return;
-    const data = this.#slice(this.#released, to);
-    const base = this.#released;
-    const pieces: Buffer[] = [];
-    let at = base;
+    const output = new Output(this, this.#chunks, this.#chunksFrom);
+    let at = this.#released;
     const spans = this.#spans;
     let i = 0;
     while (i < spans.length && spans[i]! < to) {
-      const start = Math.max(spans[i]!, base);
+      const start = Math.max(spans[i]!, at);
       const end = spans[i + 1]!;
       if (start > at) {
-        pieces.push(data.subarray(at - base, start - base));
+        output.bytes(at, start);
         this.#inSpan = false;
       }
       if (!this.#inSpan) {
-        pieces.push(MARKER);
+        output.marker();
         this.#count += 1;
       }
       this.#inSpan = end > to;
@@ -258,13 +316,17 @@ class RedactionStream extends Transform implements RedactingStream {
       i += 2;
     }
     if (at < to) {
-      pieces.push(data.subarray(at - base, to - base));
+      output.bytes(at, to);
       this.#inSpan = false;
     }
-    this.#spans = spans.slice(i);
+    output.end();
+    if (i > 0) this.#spans = spans.slice(i);
     this.#released = to;
-    const output = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-    if (output.length > 0) this.push(output);
+    this.#dropHeld(to);
+  }
+
+  /** Forgets the arrivals and chunks that hold nothing still needed once the bytes up to `to` are let go. */
+  #dropHeld(to: number): void {
     while (this.#arrivals.length > 0 && this.#arrivals[0]!.end <= to) this.#arrivals.shift();
     // Drop the chunks that hold nothing still needed (a scan reads a few bytes before where it starts).
     const needed = Math.min(this.#scanFrom - BARRIER_CONTEXT, this.#released);

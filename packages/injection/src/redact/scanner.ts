@@ -18,6 +18,8 @@ import { type BARRIER_CONTEXT, CANON, isBarrier } from './forms.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
+/** Up to this many two-byte searches stand in for a search of every `+` (see Scanner's `#plusNeedles`). */
+const MAX_PLUS_NEEDLES = 4;
 
 /** A path being followed: automaton state, position in the text, and where each matched byte began. */
 interface Thread {
@@ -35,6 +37,13 @@ export class Scanner {
   readonly #firsts: Uint8Array;
   /** Whether a space occurs in any pattern: only then can a form `+` be part of a match. */
   readonly #plus: boolean;
+  /**
+   * When no pattern begins with a space and few bytes stand before one: each such byte followed by `+`, the only
+   * places where a `+` can matter (found without stopping at every `+` of base64 text). Undefined otherwise.
+   */
+  readonly #plusNeedles: readonly Buffer[] | undefined;
+  /** Scratch for one scan's followed threads (scans are synchronous, so one per scanner is enough). */
+  readonly #visited = new Map<number, number>();
 
   constructor(automaton: Automaton, patterns: readonly Uint8Array[]) {
     this.#automaton = automaton;
@@ -47,6 +56,12 @@ export class Scanner {
     this.#pairs = pairs;
     this.#firsts = firsts;
     this.#plus = automaton.occurs(0x20);
+    const before: number[] = [];
+    for (let b = 0; b < 256; b += 1) if (pairs[CANON[b]! * 256 + 0x20] === 1) before.push(b);
+    this.#plusNeedles =
+      firsts[0x20] === 0 && before.length <= MAX_PLUS_NEEDLES
+        ? before.map((b) => Buffer.from([b, 0x2b]))
+        : undefined;
   }
 
   /**
@@ -68,7 +83,8 @@ export class Scanner {
       for (let i = 0; i < runs.length; i += 1) runs[i]! += from;
     }
     const reader = new EscapeReader(data, final);
-    const visited = new Map<number, number>();
+    const visited = this.#visited;
+    if (visited.size > 0) visited.clear();
     const unsettle = (at: number) => {
       if (at < settled) settled = at;
     };
@@ -84,12 +100,20 @@ export class Scanner {
         if (e > from && automaton.occurs(data[e - 1]!)) start(e);
       }
     }
-    if (this.#plus) {
+    const needles = this.#plusNeedles;
+    if (!this.#plus) {
+      // No `+` can be part of a match.
+    } else if (needles !== undefined) {
+      for (const needle of needles) {
+        for (let e = data.indexOf(needle, from); e !== -1; e = data.indexOf(needle, e + 1)) start(e + 1);
+      }
+    } else {
       const space = this.#firsts[0x20] === 1;
       for (let e = data.indexOf(0x2b, from); e !== -1; e = data.indexOf(0x2b, e + 1)) {
         if (space || (e > from && this.#pairs[CANON[data[e - 1]!]! * 256 + 0x20] === 1)) start(e);
       }
     }
+    if (visited.size > 0) visited.clear();
     return settled;
   }
 
