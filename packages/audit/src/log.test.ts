@@ -312,5 +312,15 @@ describe('fail closed', () => {
     await expect(
       log.ready(event(1, { secret_keys: Array.from({ length: 65 }, (_, i) => `K${i}`) })),
     ).rejects.toMatchObject({ code: 'AUDIT_EVENT_INVALID' });
+    // A probe that passed once is not taken for one that differs from it only by a field that is undefined.
+    await log.ready(event(1));
+    await log.ready(event(1));
+    await expect(log.ready({ ...event(1), extra: undefined } as never)).rejects.toMatchObject({
+      code: 'AUDIT_EVENT_INVALID',
+    });
+    await expect(log.ready({ ...event(1), agent_id: undefined } as never)).rejects.toMatchObject({
+      code: 'AUDIT_EVENT_INVALID',
+    });
+    await log.ready(event(1));
   });
 });
