@@ -1,9 +1,9 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type AgentSecrets,
   AgentSecretsError,
-  constantTimeEqual,
   type ProxyInfo,
   randomId,
   randomToken,
@@ -114,10 +114,20 @@ function checkCaller(req: IncomingMessage, port: number): void {
   }
 }
 
-function checkToken(req: IncomingMessage, token: string | null): void {
-  if (token === null) return;
-  const given = parseSessionToken(req.headers);
-  if (given === undefined || !constantTimeEqual(given, token)) throw unauthorized();
+/** A check of the session token against its SHA-256, taken once: each request hashes only what it presents. */
+function tokenCheck(token: string | null): (req: IncomingMessage) => void {
+  if (token === null) return () => undefined;
+  const digest = createHash('sha256').update(token).digest();
+  const length = Buffer.byteLength(token);
+  return (req) => {
+    const given = parseSessionToken(req.headers);
+    // Equal digests and lengths: compared in time that depends on neither value (as constantTimeEqual does).
+    const same =
+      given !== undefined &&
+      timingSafeEqual(createHash('sha256').update(given).digest(), digest) &&
+      Buffer.byteLength(given) === length;
+    if (!same) throw unauthorized();
+  };
 }
 
 async function forward(
@@ -173,6 +183,18 @@ async function forward(
   if (trailer) res.setHeader('trailer', REDACTED.trailerDeclaration);
   res.writeHead(response.status);
   response.body.on('error', (e: unknown) => sendError(res, toAgentSecretsError(e)));
+  // What is written in one turn of the event loop — the status line and headers, the last body bytes, the end of a
+  // chunked body and its trailer — leaves in one system call, not one each.
+  let corked = false;
+  response.body.on('data', () => {
+    if (corked) return;
+    corked = true;
+    res.cork();
+    setImmediate(() => {
+      corked = false;
+      res.uncork();
+    });
+  });
   response.body.on('end', () => {
     // Not held back for the audit event: waiting for the append would put a lock and a write on every call's
     // latency. An event that cannot be written is kept and retried, and no further call goes out until it is.
@@ -250,6 +272,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   const gate = options.gate ?? openGate(options.core);
   const host = options.host ?? '127.0.0.1';
   const token = options.token === undefined ? randomToken() : options.token;
+  const checkToken = tokenCheck(token);
   let port = options.port ?? 8765;
   // Request ids: a random per-process prefix and a counter — unique, and cheaper than 128 random bits per request.
   const idPrefix = randomId('req');
@@ -273,7 +296,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
         sendJson(res, 200, { status: 'ok' });
         return;
       }
-      checkToken(req, token);
+      checkToken(req);
       if (path === PROXY_ROUTES.proxy) await forward(gate.core(), req, res, maxBody);
       // The clients' check that the proxy is up and takes their token: touches neither the vault nor the policy.
       else if (path === PROXY_ROUTES.session && req.method === 'GET') sendJson(res, 200, { status: 'ok' });

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AuditEvent, AuditLog, followAudit, GENESIS_HASH, readLast, verifyAuditLog } from './index.js';
-import { lineHash } from './internal/files.js';
+import { ioStats, lineHash } from './internal/files.js';
 import { event, fileLines, runWriter, tempLog } from './test/helpers.js';
 
 let dir: string;
@@ -203,7 +204,32 @@ describe('several processes', () => {
     const log = new AuditLog({ path });
     await log.append(event(1));
     await runWriter(path, 2, 3);
-    expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 7 });
+    await log.append(event(2));
+    expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 8 });
+  });
+
+  it('chains on from its own last line without reading the tail back while no one else wrote', async () => {
+    const log = new AuditLog({ path });
+    await log.append(event(1));
+    const read = ioStats.bytesRead;
+    await log.append(event(2));
+    await log.append(event(3));
+    expect(ioStats.bytesRead).toBe(read);
+    // Any change to the file — here a line appended by hand, which breaks the chain — makes it read the tail again.
+    await appendFile(path, `${(await readFile(path, 'utf8')).trimEnd().split('\n')[0]}\n`);
+    await log.append(event(4));
+    expect(ioStats.bytesRead).toBeGreaterThan(read);
+    const lines = await fileLines(path);
+    expect(JSON.parse(lines[4]!).prev).toBe(lineHash(lines[3]!));
+  });
+
+  it('makes the directory again when it was removed after an earlier write', async () => {
+    const log = new AuditLog({ path });
+    await log.append(event(1));
+    await rm(dirname(path), { recursive: true, force: true });
+    await log.append(event(2));
+    expect(await verifyAuditLog(path)).toEqual({ ok: true, lines: 1 });
+    expect((await stat(dirname(path))).mode & 0o777).toBe(0o700);
   });
 });
 
@@ -286,5 +312,15 @@ describe('fail closed', () => {
     await expect(
       log.ready(event(1, { secret_keys: Array.from({ length: 65 }, (_, i) => `K${i}`) })),
     ).rejects.toMatchObject({ code: 'AUDIT_EVENT_INVALID' });
+    // A probe that passed once is not taken for one that differs from it only by a field that is undefined.
+    await log.ready(event(1));
+    await log.ready(event(1));
+    await expect(log.ready({ ...event(1), extra: undefined } as never)).rejects.toMatchObject({
+      code: 'AUDIT_EVENT_INVALID',
+    });
+    await expect(log.ready({ ...event(1), agent_id: undefined } as never)).rejects.toMatchObject({
+      code: 'AUDIT_EVENT_INVALID',
+    });
+    await log.ready(event(1));
   });
 });

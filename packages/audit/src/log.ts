@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 import { appendFile, mkdir, rename, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
@@ -90,6 +91,23 @@ function ioCode(cause: unknown): string {
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? ` (${code})` : '';
 }
 
+/** What changes whenever the file is written or replaced: device, inode, size, modification and change times (ns). */
+function stampOf(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+/** Whether `e`, or an error it was caused by, is a system error with this code. */
+function causedBy(e: unknown, code: string): boolean {
+  for (let cur = e, depth = 0; cur !== undefined && cur !== null && depth < 8; depth += 1) {
+    if ((cur as NodeJS.ErrnoException).code === code) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Stands for an undefined field in a probe's key: no field that validates can hold a NUL. */
+const UNDEFINED_MARK = '\u0000undefined';
+
 /** Appends written in one batch at most: bounds one write and the time one lock is held. */
 const MAX_BATCH = 1000;
 /** How long one free-space reading serves (see AuditLog.#freeBytes). */
@@ -123,6 +141,15 @@ export class AuditLog {
   #owed: AuditEventInput[] = [];
   readonly #denials: DenialSummaries | undefined;
   #writing = false;
+  /** Whether this process made (or found) the log's directory; looked for again after any failed write. */
+  #dirMade = false;
+  /**
+   * The hash of the last line this process wrote and the live file's stamp right after: while the stamp is unchanged
+   * no one else has written, so the next append chains from it without reading the tail back.
+   */
+  #tail: { readonly stamp: string; readonly prev: string } | undefined;
+  /** The last probe that validated, as JSON (names and facts only, like the event it stands for). */
+  #probeOk: string | undefined;
   #free: { readonly at: number; readonly asked: Promise<number | undefined> } | undefined;
 
   constructor(options: AuditLogOptions) {
@@ -149,7 +176,7 @@ export class AuditLog {
    * would not validate (`AUDIT_EVENT_INVALID`).
    */
   async ready(probe?: AuditEventInput): Promise<void> {
-    if (probe !== undefined) validateInput(probe);
+    if (probe !== undefined) this.#validateProbe(probe);
     if (this.#owed.length > 0) await this.#flush();
     const free = await this.#freeBytes();
     if (free !== undefined && free < this.#minFreeBytes) {
@@ -159,6 +186,23 @@ export class AuditLog {
         { hint: 'free disk space in the AgentSecrets home' },
       );
     }
+  }
+
+  /**
+   * Validates a probe; the last one that passed is remembered as JSON, so the calls of one agent with the same keys
+   * (the same probe each time) pay for it once.
+   */
+  #validateProbe(probe: AuditEventInput): void {
+    let key: string | undefined;
+    try {
+      // An undefined field is kept in the key (JSON would drop it, and the schema refuses unknown fields even so).
+      key = JSON.stringify(probe, (_, v: unknown) => (v === undefined ? UNDEFINED_MARK : v));
+    } catch {
+      key = undefined;
+    }
+    if (key !== undefined && key === this.#probeOk) return;
+    validateInput(probe);
+    this.#probeOk = key;
   }
 
   /**
@@ -247,9 +291,28 @@ export class AuditLog {
   }
 
   async #write(batch: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+    const dirKnown = this.#dirMade;
+    if (!dirKnown) await this.#makeDir();
+    try {
+      return await this.#writeLocked(batch);
+    } catch (e) {
+      this.#dirMade = false;
+      this.#tail = undefined;
+      // The directory was there at an earlier write and has been removed since: made again, as on a first write.
+      if (!dirKnown || !causedBy(e, 'ENOENT')) throw e;
+      await this.#makeDir();
+      return await this.#writeLocked(batch);
+    }
+  }
+
+  async #makeDir(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 }).catch((e: unknown) => {
       throw ioError('create the directory of', this.path, e);
     });
+    this.#dirMade = true;
+  }
+
+  async #writeLocked(batch: readonly AuditEventInput[]): Promise<AuditEvent[]> {
     try {
       return await withFileLock(
         `${this.path}.lock`,
@@ -271,10 +334,12 @@ export class AuditLog {
             await assertHeld();
             // A torn last line (a crash mid-write) keeps a line of its own: the newline in front stops the new
             // lines from being glued to it, the chain continues from its bytes, and the verifier names it.
+            this.#tail = undefined;
             await appendFile(this.path, `${torn ? '\n' : ''}${lines.join('\n')}\n`, {
               mode: 0o600,
               flag: 'a',
             });
+            this.#tail = { stamp: stampOf(await stat(this.path, { bigint: true })), prev };
             return events;
           } catch (e) {
             // assertHeld's FILE_BUSY (the lock was taken from us) is an I/O failure of the log, like any other.
@@ -300,14 +365,18 @@ export class AuditLog {
    * is full. Runs under the lock; reads only the tail of one file.
    */
   async #chainTail(): Promise<{ prev: string; torn: boolean }> {
-    const size = await stat(this.path).then(
-      (s) => s.size,
+    const now = await stat(this.path, { bigint: true }).then(
+      (s) => s,
       (e: unknown) => {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw e;
       },
     );
+    const size = Number(now?.size ?? 0n);
     const full = size >= this.#maxBytes;
+    // Nothing was written since this process's last append (no other writer, no rotation, no edit): it chains on.
+    if (!full && now !== undefined && this.#tail?.stamp === stampOf(now))
+      return { prev: this.#tail.prev, torn: false };
     if (full) await this.#rotate();
     const live = full ? undefined : await readTail(this.path);
     if (live?.last !== undefined) return { prev: lineHash(live.last), torn: live.torn };

@@ -109,6 +109,29 @@ describe('change stamps', () => {
     await expect(eager.get(async () => Promise.reject(new Error('bad')))).rejects.toThrow('bad');
     expect(await eager.get(load)).toBe('three');
   });
+
+  it('StampedCache: calls that come while a look is in progress share it (one stat, one load)', async () => {
+    const path = join(dir, 'f');
+    await writeFileAtomic(path, 'one');
+    const cache = new StampedCache<string>(path, 0);
+    let loads = 0;
+    const load = async () => {
+      loads += 1;
+      return readFile(path, 'utf8');
+    };
+    expect(await cache.get(load)).toBe('one');
+    await writeFileAtomic(path, 'two');
+    const all = await Promise.all(Array.from({ length: 20 }, () => cache.get(load)));
+    expect(all).toEqual(Array.from({ length: 20 }, () => 'two'));
+    expect(loads).toBe(2);
+    // A change after the shared look is seen by the next call, and invalidate() does not join a look in progress.
+    await writeFileAtomic(path, 'three');
+    const before = cache.get(load);
+    cache.invalidate();
+    await writeFileAtomic(path, 'four');
+    expect(await cache.get(load)).toBe('four');
+    await before;
+  });
 });
 
 describe('isProcessAlive', () => {

@@ -18,14 +18,17 @@ export async function fileStamp(path: string): Promise<string> {
 
 /**
  * A value derived from a file, kept until the file changes: the file's {@link fileStamp} is looked at (one stat) at
- * most every `recheckMs`, and the value is loaded again only when the stamp differs. A load that throws keeps
- * nothing, so the next call loads again; {@link invalidate} forces the next call to.
+ * most every `recheckMs`, and the value is loaded again only when the stamp differs. Calls that come while a look is
+ * in progress wait for it rather than stat the file again (a busy proxy stats once per interval, not once per
+ * request in flight). A load that throws keeps nothing, so the next call loads again; {@link invalidate} forces the
+ * next call to.
  */
 export class StampedCache<T> {
   readonly #path: string;
   readonly #recheckMs: number;
   #kept: { readonly stamp: string; readonly value: T } | undefined;
   #checkedAt = 0;
+  #looking: Promise<T> | undefined;
 
   constructor(path: string, recheckMs: number) {
     this.#path = path;
@@ -33,21 +36,34 @@ export class StampedCache<T> {
   }
 
   /** The value for the file as it is now (or as it was at most `recheckMs` ago). */
-  async get(load: () => Promise<T>): Promise<T> {
+  get(load: () => Promise<T>): Promise<T> {
     const now = performance.now();
     const kept = this.#kept;
-    if (kept !== undefined && now - this.#checkedAt < this.#recheckMs) return kept.value;
+    if (kept !== undefined && now - this.#checkedAt < this.#recheckMs) return Promise.resolve(kept.value);
+    if (this.#looking !== undefined) return this.#looking;
+    const looking = this.#look(load, now);
+    this.#looking = looking;
+    const done = () => {
+      if (this.#looking === looking) this.#looking = undefined;
+    };
+    looking.then(done, done);
+    return looking;
+  }
+
+  async #look(load: () => Promise<T>, now: number): Promise<T> {
+    const kept = this.#kept;
     const stamp = await fileStamp(this.#path);
     this.#checkedAt = now;
-    if (kept?.stamp === stamp) return kept.value;
+    if (kept !== undefined && kept === this.#kept && kept.stamp === stamp) return kept.value;
     this.#kept = undefined;
     const value = await load();
     this.#kept = { stamp, value };
     return value;
   }
 
-  /** Drops the kept value: the next {@link get} loads. */
+  /** Drops the kept value: the next {@link get} loads (and does not wait for a look that started before). */
   invalidate(): void {
     this.#kept = undefined;
+    this.#looking = undefined;
   }
 }
