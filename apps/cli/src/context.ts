@@ -1,6 +1,7 @@
-import type { AgentSecrets, CredentialClient, HomePaths, OwnerKey } from '@agentsecrets/core';
+import type { AgentSecrets, CredentialClient, OwnerKey } from '@agentsecrets/core';
+import { type HomePaths, resolveHome } from '@agentsecrets/fs';
 import { type Io, ownerPassphrase } from './io.js';
-import { loadCore, loadProxy } from './lib.js';
+import { loadCore, loadProxyClient } from './lib.js';
 
 /**
  * What every command gets: the streams, lazily opened core objects, and the exit code of a run that ends without an
@@ -25,7 +26,7 @@ export class Context {
 
   /** The files of the AgentSecrets home (AGENTSECRETS_HOME or ~/.agentsecrets). */
   async paths(): Promise<HomePaths> {
-    return (await loadCore()).resolveHome(this.io.env);
+    return resolveHome(this.io.env);
   }
 
   /** The owner passphrase (AGENTSECRETS_PASSPHRASE or a hidden prompt), asked once. */
@@ -86,7 +87,7 @@ export class Context {
 
   /** The running proxy when one answers, else the local core: what `call` uses. */
   async client(): Promise<CredentialClient> {
-    const { openCredentialClient } = await loadProxy();
+    const { openCredentialClient } = await loadProxyClient();
     const { client } = await openCredentialClient({
       env: this.io.env,
       cwd: this.io.cwd,

@@ -6,9 +6,11 @@
  * @packageDocumentation
  */
 export { ProxyClient } from './client.js';
+export { formatProxyUrl, type RunGrant, type RunRequest } from './forward/wire.js';
 export { connectRunningProxy, openCredentialClient, runningProxyInfo } from './open.js';
 export { formatSessionToken, PROXY_HEADERS, PROXY_ROUTES } from './protocol.js';
 export {
+  clearProxyState,
   type ProxyState,
   proxyListening,
   proxyUrl,

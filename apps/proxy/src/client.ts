@@ -7,6 +7,7 @@ import type {
   StatusInfo,
 } from '@agentsecrets/core';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { RUNS_ROUTE, type RunGrant, RunGrantSchema, type RunRequest } from './forward/wire.js';
 import {
   formatRequestHead,
   formatSessionToken,
@@ -225,6 +226,24 @@ export class ProxyClient implements CredentialClient {
       body: res.body,
       redacted: REDACTED.parse(res.headers, res.trailers),
     };
+  }
+
+  /** Registers a run (`agentsecrets run`): its forward-proxy credential, its placeholders and the CA to trust. */
+  async registerRun(run: RunRequest): Promise<RunGrant> {
+    const res = await this.#request(RUNS_ROUTE, {
+      method: 'POST',
+      headers: { ...formatSessionToken(this.state.token), 'content-type': 'application/json' },
+      body: JSON.stringify(run),
+    });
+    return this.#answer<RunGrant>(RUNS_ROUTE, res, (d) => RunGrantSchema.safeParse(d).success);
+  }
+
+  /** Ends a run: its credential and placeholders stop working at once. */
+  async endRun(id: string): Promise<void> {
+    await this.#request(`${RUNS_ROUTE}/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+      headers: formatSessionToken(this.state.token),
+    });
   }
 
   /** Secret names and policy, from the proxy's vault. */

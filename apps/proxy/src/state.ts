@@ -1,12 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import {
-  type HomePaths,
-  isProcessAlive,
-  type JsonSchema,
-  readJsonFile,
-  writeJsonFile,
-} from '@agentsecrets/fs';
+import { type HomePaths, isProcessAlive, readJsonFile, writeJsonFile } from '@agentsecrets/fs';
+import { integer, isString, objectShape } from './shape.js';
 
 /** The running proxy's address, pid and session token: `$AGENTSECRETS_HOME/proxy.json` (0600). */
 export interface ProxyState {
@@ -18,39 +13,17 @@ export interface ProxyState {
   readonly startedAt: string;
 }
 
-const FIELDS: Readonly<Record<keyof ProxyState, (v: unknown) => boolean>> = {
-  pid: (v) => Number.isSafeInteger(v) && (v as number) > 0,
-  host: (v) => typeof v === 'string',
-  port: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535,
-  token: (v) => v === null || typeof v === 'string',
-  startedAt: (v) => typeof v === 'string',
-};
-
-/** The first field of `data` that is not a proxy state's (missing, of the wrong type, or unknown), or undefined. */
-function badField(data: unknown): string | undefined {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return '';
-  for (const [name, ok] of Object.entries(FIELDS))
-    if (!ok((data as Record<string, unknown>)[name])) return name;
-  return Object.keys(data).find((name) => !Object.hasOwn(FIELDS, name));
-}
-
 /**
- * How proxy.json is checked: by hand, not with zod, because every CLI run and MCP server start reads it and zod
- * alone takes longer to load than the rest of such a run. Strict: an unknown field is refused, as zod's `.strict()`.
+ * How proxy.json is checked: by hand, because every CLI run and MCP server start reads it (see shape.ts). A `--no-auth`
+ * proxy records a null token.
  */
-export const PROXY_STATE: JsonSchema<ProxyState> = {
-  safeParse(data) {
-    const bad = badField(data);
-    return bad === undefined
-      ? { success: true, data: data as ProxyState }
-      : { success: false, error: { issues: [{ path: bad === '' ? [] : [bad] }] } };
-  },
-  parse(data) {
-    const parsed = this.safeParse(data);
-    if (!parsed.success) throw new TypeError(`not a proxy state: ${parsed.error.issues[0]?.path.join('.')}`);
-    return parsed.data;
-  },
-};
+export const PROXY_STATE = objectShape<ProxyState>({
+  pid: integer(1),
+  host: isString,
+  port: integer(1, 65535),
+  token: (v) => v === null || typeof v === 'string',
+  startedAt: isString,
+});
 
 /** The recorded proxy, or undefined when none is recorded or its process is gone. */
 export async function readProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
