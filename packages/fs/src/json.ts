@@ -8,9 +8,7 @@ import { errnoCode, fileIoError } from './errors.js';
  * zod would cost more than the check (the proxy state a client reads at every start).
  */
 export interface JsonSchema<T> {
-  safeParse(
-    data: unknown,
-  ):
+  safeParse(data: unknown):
     | { readonly success: true; readonly data: T }
     | {
         readonly success: false;
