@@ -109,6 +109,26 @@ describe('ProxyClient on the wire', () => {
     expect((e.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
   });
 
+  it('refuses a header that is not valid HTTP before sending anything (INVALID_ARGUMENT, not "did not answer")', async () => {
+    let requests = 0;
+    const proxy = await serve((_req, res) => {
+      requests += 1;
+      res.end();
+    });
+    for (const headers of [
+      [['X-A', 'b\r\nX-Injected: c']],
+      [['X-A\r\nX-Injected', 'c']],
+      [['Bad Name', 'c']],
+    ] as [string, string][][]) {
+      const e = await failure(
+        proxy.fetch({ url: 'https://api.example.com/', headers, injections: [], transport: 'cli' }),
+      );
+      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.message).not.toContain('Injected');
+    }
+    expect(requests).toBe(0);
+  });
+
   it('keeps one connection for many calls and ends when closed', async () => {
     const sockets = new Set<unknown>();
     const proxy = await serve((req, res) => {

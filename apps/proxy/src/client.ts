@@ -1,4 +1,4 @@
-import { Agent, type IncomingMessage, request } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
 import type {
   AgentCallRequest,
   BufferedResponse,
@@ -94,15 +94,26 @@ export class ProxyClient implements CredentialClient {
       signal?: AbortSignal;
     },
   ): Promise<Answer> {
+    let req: ClientRequest;
+    try {
+      req = request(`${this.#base}${path}`, {
+        method: init.method,
+        headers: init.headers,
+        agent: this.#agent,
+        ...(init.signal === undefined ? {} : { signal: init.signal }),
+      });
+    } catch {
+      // node:http checks every header before anything is sent; its message would quote the header's name only, but
+      // nothing of a caller's header is carried on.
+      throw new AgentSecretsError(
+        'INVALID_ARGUMENT',
+        'a request header is not valid HTTP: a name that is not a token, or a value with a line break or control character',
+        { hint: 'fix the header and send the request again' },
+      );
+    }
     let res: IncomingMessage;
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = request(`${this.#base}${path}`, {
-          method: init.method,
-          headers: init.headers,
-          agent: this.#agent,
-          ...(init.signal === undefined ? {} : { signal: init.signal }),
-        });
         req.once('response', resolve);
         req.once('error', reject);
         req.end(init.body);
