@@ -1,7 +1,8 @@
-import type { AgentSecrets, CredentialClient, HomePaths, OwnerKey } from '@agentsecrets/core';
-import type { ProxyClient } from '@agentsecrets/proxy';
+import type { AgentSecrets, CredentialClient, OwnerKey } from '@agentsecrets/core';
+import { type HomePaths, resolveHome } from '@agentsecrets/fs';
+import type { ProxyClient } from '@agentsecrets/proxy/client';
 import { type Io, ownerPassphrase } from './io.js';
-import { loadCore, loadProxy } from './lib.js';
+import { loadCore, loadProxyClient } from './lib.js';
 
 /**
  * What every command gets: the streams, lazily opened core objects, and the exit code of a run that ends without an
@@ -26,7 +27,7 @@ export class Context {
 
   /** The files of the AgentSecrets home (AGENTSECRETS_HOME or ~/.agentsecrets). */
   async paths(): Promise<HomePaths> {
-    return (await loadCore()).resolveHome(this.io.env);
+    return resolveHome(this.io.env);
   }
 
   /** The owner passphrase (AGENTSECRETS_PASSPHRASE or a hidden prompt), asked once. */
@@ -87,7 +88,7 @@ export class Context {
 
   /** The running proxy when one answers, else the local core: what `call` uses. */
   async client(): Promise<CredentialClient> {
-    const { openCredentialClient } = await loadProxy();
+    const { openCredentialClient } = await loadProxyClient();
     const { client } = await openCredentialClient({
       env: this.io.env,
       cwd: this.io.cwd,
@@ -102,7 +103,7 @@ export class Context {
    * works as `secrets list` does while the proxy holds the vault, and opens the vault here only when none runs.
    */
   async runningProxy(): Promise<ProxyClient | undefined> {
-    const { openRunningProxy } = await loadProxy();
+    const { openRunningProxy } = await loadProxyClient();
     const proxy = await openRunningProxy(await this.paths());
     if (proxy !== undefined) this.#closers.push(() => proxy.close());
     return proxy;

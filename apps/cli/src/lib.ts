@@ -10,8 +10,14 @@
 /** `@agentsecrets/core`: the credential-resolution core, the audit log reader and the proxy state. */
 export const loadCore = () => import('@agentsecrets/core');
 
-/** `@agentsecrets/proxy`: the HTTP proxy, run in this process by `proxy start`. */
+/** `@agentsecrets/proxy`: the HTTP proxy, run in this process by `proxy start` (and by `run` when none runs). */
 export const loadProxy = () => import('@agentsecrets/proxy');
+
+/**
+ * `@agentsecrets/proxy/client`: the client of a running proxy, and the way to it (`openCredentialClient`). Light: a
+ * command that goes through the proxy loads neither the core, undici nor zod; the core only when no proxy runs.
+ */
+export const loadProxyClient = () => import('@agentsecrets/proxy/client');
 
 /** `@agentsecrets/mcp`: the MCP stdio server, run by `mcp serve`. */
 export const loadMcp = () => import('@agentsecrets/mcp');

@@ -19,8 +19,9 @@ import { workspaceCommand } from './commands/workspace.js';
 import { Context } from './context.js';
 import { type Io, reportError } from './io.js';
 
-/** The CLI's version, printed by --version. */
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 /** Gives every command below `parent` the settings `.command()` would have copied: output, exit override, help. */
 function inheritSettings(parent: Command): void {

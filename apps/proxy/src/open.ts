@@ -1,14 +1,6 @@
-import {
-  type AgentCallRequest,
-  AgentSecretsError,
-  type AgentSecretsOptions,
-  type CredentialClient,
-  createAgentSecrets,
-  type HomePaths,
-  type ProxyInfo,
-  resolveHome,
-  toAgentSecretsError,
-} from '@agentsecrets/core';
+import type { AgentCallRequest, AgentSecretsOptions, CredentialClient, ProxyInfo } from '@agentsecrets/core';
+import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
+import { type HomePaths, resolveHome } from '@agentsecrets/fs';
 import { ProxyClient } from './client.js';
 import { callerHeaders, checkInjectionTargets } from './protocol.js';
 import { proxyUrl, readProxyState } from './state.js';
@@ -67,6 +59,8 @@ export async function openCredentialClient(
   const paths = resolveHome(options.env ?? process.env, options.home);
   const proxy = await openRunningProxy(paths);
   if (proxy !== undefined) return { client: proxy, via: 'proxy' };
+  // Loaded only here: a process that goes through the proxy never loads the core (argon2, libsodium, undici, zod).
+  const { createAgentSecrets } = await import('@agentsecrets/core');
   const core = await createAgentSecrets({ runningProxy: () => runningProxyInfo(paths), ...options });
   return { client: sameRulesAsProxy(core), via: 'local' };
 }

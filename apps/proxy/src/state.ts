@@ -1,25 +1,33 @@
 import { unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type { HomePaths } from '@agentsecrets/core';
-import { isProcessAlive, readJsonFile, writeJsonFile } from '@agentsecrets/fs';
-import { z } from 'zod';
+import { type HomePaths, isProcessAlive, readJsonFile, writeJsonFile } from '@agentsecrets/fs';
+import { integer, isString, objectShape } from './shape.js';
 
-/** `$AGENTSECRETS_HOME/proxy.json` (0600): how to reach the running proxy. */
-export const ProxyStateSchema = z
-  .object({
-    pid: z.number().int().positive(),
-    host: z.string(),
-    port: z.number().int().min(1).max(65535),
-    token: z.string().nullable(),
-    startedAt: z.string(),
-  })
-  .strict();
-/** The running proxy's address, pid and session token. */
-export type ProxyState = z.infer<typeof ProxyStateSchema>;
+/** The running proxy's address, pid and session token: `$AGENTSECRETS_HOME/proxy.json` (0600). */
+export interface ProxyState {
+  readonly pid: number;
+  readonly host: string;
+  readonly port: number;
+  /** Null for a proxy started with `--no-auth`. */
+  readonly token: string | null;
+  readonly startedAt: string;
+}
+
+/**
+ * How proxy.json is checked: by hand, because every CLI run and MCP server start reads it (see shape.ts). A `--no-auth`
+ * proxy records a null token.
+ */
+export const PROXY_STATE = objectShape<ProxyState>({
+  pid: integer(1),
+  host: isString,
+  port: integer(1, 65535),
+  token: (v) => v === null || typeof v === 'string',
+  startedAt: isString,
+});
 
 /** The recorded proxy, or undefined when none is recorded or its process is gone. */
 export async function readProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
-  const state = await readJsonFile(paths.proxy, ProxyStateSchema);
+  const state = await readJsonFile(paths.proxy, PROXY_STATE);
   return state !== undefined && isProcessAlive(state.pid) ? state : undefined;
 }
 
@@ -44,17 +52,17 @@ export function proxyListening(state: Pick<ProxyState, 'host' | 'port'>): Promis
 
 /** What proxy.json records, whether or not its process still runs (`proxy status` tells a stale record apart). */
 export function readRecordedProxyState(paths: HomePaths): Promise<ProxyState | undefined> {
-  return readJsonFile(paths.proxy, ProxyStateSchema);
+  return readJsonFile(paths.proxy, PROXY_STATE);
 }
 
 /** Records the running proxy (mode 0600: the file holds the session token). */
 export async function writeProxyState(paths: HomePaths, state: ProxyState): Promise<void> {
-  await writeJsonFile(paths.proxy, ProxyStateSchema, state);
+  await writeJsonFile(paths.proxy, PROXY_STATE, state);
 }
 
 /** Removes proxy.json if it still describes process `pid`. */
 export async function clearProxyState(paths: HomePaths, pid: number): Promise<void> {
-  const state = await readJsonFile(paths.proxy, ProxyStateSchema).catch(() => undefined);
+  const state = await readJsonFile(paths.proxy, PROXY_STATE).catch(() => undefined);
   if (state !== undefined && state.pid !== pid) return;
   await unlink(paths.proxy).catch(() => undefined);
 }

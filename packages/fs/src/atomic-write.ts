@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errnoCode, fileIoError } from './errors.js';
 import { escapeName, inFlight, removeLeftovers } from './leftovers.js';
+import { randomHex } from './random.js';
 
 /** Fsyncs a directory so a rename in it survives a crash. Platforms that cannot (Windows) are skipped quietly. */
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -36,7 +36,7 @@ export async function writeFileAtomic(
   beforeRename?: () => Promise<void>,
 ): Promise<void> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomHex(6)}.tmp`);
   let handle: Awaited<ReturnType<typeof open>>;
   inFlight.add(temp);
   try {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
@@ -7,6 +6,7 @@ import { AgentSecretsError } from '@agentsecrets/errors';
 import { errnoCode, fileIoError } from './errors.js';
 import { escapeName, inFlight, removeLeftovers } from './leftovers.js';
 import { isProcessAlive } from './process.js';
+import { randomHex } from './random.js';
 
 /** Options for {@link withFileLock}. */
 export interface FileLockOptions {
@@ -148,7 +148,7 @@ async function inspectLock(lockPath: string, staleMs: number): Promise<LockState
  * the meantime, it is linked back (link fails rather than overwrite a newer lock).
  */
 async function breakStale(lockPath: string, staleText: string): Promise<void> {
-  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const aside = `${lockPath}.stale-${process.pid}-${randomHex(6)}`;
   try {
     await rename(lockPath, aside);
   } catch (error) {
@@ -174,7 +174,7 @@ async function release(lockPath: string, owner: LockOwner): Promise<void> {
 }
 
 async function acquire(lockPath: string, options: FileLockOptions): Promise<LockOwner> {
-  const owner: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(16).toString('hex') };
+  const owner: LockOwner = { pid: process.pid, host: hostname(), nonce: randomHex(16) };
   const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + options.timeoutMs;
   let delayMs = 2;

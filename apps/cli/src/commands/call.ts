@@ -1,11 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { InjectionSpec, InjectionStyle } from '@agentsecrets/core';
 import { AgentSecretsError } from '@agentsecrets/errors';
+import {
+  type InjectionSpec,
+  type InjectionStyle,
+  parseCliInjection,
+  validateInjections,
+} from '@agentsecrets/injection/spec';
 import { Command, Option } from 'commander';
 import type { Context } from '../context.js';
 import { json, line, readStdin, usage } from '../io.js';
-import { loadCore } from '../lib.js';
 
 const FLAGS: readonly [InjectionStyle, string, string][] = [
   ['bearer', '--bearer <key>', 'Authorization: Bearer <value of KEY>'],
@@ -52,7 +56,6 @@ Goes through the running proxy when there is one. Exit codes: 0 ok, 2 usage, 3 b
 5 upstream/network error, 6 locked vault.`,
   );
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { parseCliInjection, validateInjections } = await loadCore();
     const specs: InjectionSpec[] = [];
     for (const [style] of FLAGS) {
       const key = style === 'body' ? 'bodyField' : style === 'form' ? 'formField' : style;

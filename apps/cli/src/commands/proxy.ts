@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, AuditFilter } from '@agentsecrets/core';
 import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
-import type { ProxyState } from '@agentsecrets/proxy';
+import { isProcessAlive } from '@agentsecrets/fs';
+import type { ProxyState } from '@agentsecrets/proxy/client';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { colours, json, line, readStdin, table, usage } from '../io.js';
-import { loadCore, loadProxy } from '../lib.js';
+import { loadCore, loadProxy, loadProxyClient } from '../lib.js';
 
 /** The running proxy's state file, or undefined when none is recorded for this home. */
 async function readState(ctx: Context): Promise<ProxyState | undefined> {
-  const { readProxyState } = await loadProxy();
+  const { readProxyState } = await loadProxyClient();
   return readProxyState(await ctx.paths());
 }
 
@@ -23,8 +24,7 @@ async function readState(ctx: Context): Promise<ProxyState | undefined> {
  * since belong to another program.
  */
 export async function liveState(ctx: Context): Promise<{ state?: ProxyState; stale?: ProxyState }> {
-  const { isProcessAlive } = await loadCore();
-  const { clearProxyState, proxyListening, readRecordedProxyState } = await loadProxy();
+  const { clearProxyState, proxyListening, readRecordedProxyState } = await loadProxyClient();
   const paths = await ctx.paths();
   const state = await readRecordedProxyState(paths);
   if (state === undefined) return {};
@@ -35,7 +35,7 @@ export async function liveState(ctx: Context): Promise<{ state?: ProxyState; sta
 
 /** Whether the proxy a state file names answers its health check. */
 async function answers(state: ProxyState): Promise<boolean> {
-  const { ProxyClient } = await loadProxy();
+  const { ProxyClient } = await loadProxyClient();
   const client = new ProxyClient(state);
   try {
     return await client.health();
@@ -46,7 +46,7 @@ async function answers(state: ProxyState): Promise<boolean> {
 
 /** Whether the proxy's vault is open or locked. */
 export async function vaultOf(state: ProxyState): Promise<'open' | 'locked' | undefined> {
-  const { ProxyClient } = await loadProxy();
+  const { ProxyClient } = await loadProxyClient();
   const client = new ProxyClient(state);
   try {
     return await client.vault().catch(() => undefined);
@@ -208,7 +208,6 @@ Example:
     .action(async () => {
       const { state } = await liveState(ctx);
       if (state === undefined) throw noProxy();
-      const { isProcessAlive } = await loadCore();
       process.kill(state.pid, 'SIGTERM');
       for (let waited = 0; waited < 15_000 && isProcessAlive(state.pid); waited += 100) await sleep(100);
       if (isProcessAlive(state.pid)) {

@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { constants, homedir, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AgentSecretsError } from '@agentsecrets/errors';
+import { AgentSecretsError } from '@agentsecrets/errors';
+import type { ProxyClient, RunGrant } from '@agentsecrets/proxy/client';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { colours, line, usage } from '../io.js';
-import { loadCore, loadLocalCa, loadProxy, loadSandbox } from '../lib.js';
+import { loadLocalCa, loadProxy, loadProxyClient, loadSandbox } from '../lib.js';
 
 const FORWARDED: readonly NodeJS.Signals[] = [
   'SIGINT',
@@ -39,34 +39,6 @@ const PROXY_VARIABLES = [
   'https_proxy',
   'all_proxy',
 ] as const;
-
-/**
- * One request to the local proxy with node:http (cheap to load, unlike a second HTTP client); the answer's JSON body.
- */
-function request(
-  url: string,
-  options: { method: string; headers: Record<string, string>; body?: string },
-): Promise<{ statusCode: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method, headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        try {
-          body = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        resolve({ statusCode: res.statusCode ?? 0, body });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
 
 /** The audit log's agent id for a command: its basename, limited to the characters the log accepts. */
 export function agentName(command: string): string {
@@ -133,55 +105,43 @@ Examples:
             ),
           );
         }
-        const core = await loadCore();
         const paths = await ctx.paths();
         // The running proxy of this home, or one in this process for the life of the command.
-        let proxy: { host: string; port: number; token: string | null; close: () => Promise<void> };
-        const { connectRunningProxy } = await loadProxy();
-        const client = await connectRunningProxy(paths);
-        if (client !== undefined) {
-          const { host, port, token } = client.state;
-          proxy = { host, port, token, close: () => client.close() };
+        const { connectRunningProxy, formatProxyUrl, ProxyClient: Client } = await loadProxyClient();
+        const running = await connectRunningProxy(paths);
+        let proxy: { host: string; port: number; close: () => Promise<void> };
+        let client: ProxyClient;
+        if (running !== undefined) {
+          client = running;
+          proxy = { host: running.state.host, port: running.state.port, close: () => running.close() };
         } else {
           const opened = await ctx.core();
           // The vault is open: the passphrase is not kept, and never reaches the command's environment.
           ctx.forgetPassphrase();
           const { startProxyServer } = await loadProxy();
-          const running = await startProxyServer({ core: opened, port: 0 });
+          const server = await startProxyServer({ core: opened, port: 0 });
+          const { host, port, token } = server;
+          client = new Client({ pid: process.pid, host, port, token, startedAt: new Date().toISOString() });
           proxy = {
-            host: running.host,
-            port: running.port,
-            token: running.token,
-            close: () => running.close(),
+            host,
+            port,
+            close: async () => {
+              await client.close();
+              await server.close();
+            },
           };
         }
-        const { RunGrantSchema, RUNS_ROUTE, formatProxyUrl, formatSessionToken, proxyUrl } =
-          await loadProxy();
-        const base = proxyUrl(proxy);
-        const auth = formatSessionToken(proxy.token);
-        const registered = await request(`${base}${RUNS_ROUTE}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...auth },
-          body: JSON.stringify({
+        let grant: RunGrant;
+        try {
+          grant = await client.registerRun({
             agent: agentName(command[0]!),
             ...(only === undefined ? {} : { only }),
             ...(opts.denyOtherHosts ? { denyOtherHosts: true } : {}),
-          }),
-        });
-        const answer = registered.body;
-        if (registered.statusCode !== 201) {
-          const e = (answer as { error?: { code?: string; message?: string; hint?: string } }).error;
-          const { AgentSecretsError: Err } = core;
+          });
+        } catch (e) {
           await proxy.close();
-          throw new Err(
-            (e?.code ?? 'INTERNAL_ERROR') as AgentSecretsError['code'],
-            e?.message ?? 'the proxy refused the run',
-            {
-              hint: e?.hint ?? 'see the proxy log',
-            },
-          );
+          throw e;
         }
-        const grant = RunGrantSchema.parse(answer);
         const runDir = await mkdtemp(join(io.env.XDG_RUNTIME_DIR || tmpdir(), 'agentsecrets-run-'));
         let bridge: Server | undefined;
         try {
@@ -190,7 +150,8 @@ Examples:
           );
           const { buildTrustBundle, SYSTEM_BUNDLE_PATHS } = await loadLocalCa();
           const system = SYSTEM_BUNDLE_PATHS.map((p) => readIfThere(p)).find((t) => t !== undefined);
-          const { rootCertificates } = await import('node:tls');
+          // Node's own roots only where the machine has no bundle: node:tls takes ~10 ms to load.
+          const rootCertificates = system?.trim() ? [] : (await import('node:tls')).rootCertificates;
           const bundle = join(runDir, 'ca-bundle.pem');
           await writeFile(bundle, buildTrustBundle(system, extras, grant.caCertificate, rootCertificates), {
             mode: 0o644,
@@ -261,7 +222,7 @@ Examples:
             (resolve, reject) => {
               child.once('error', (e: NodeJS.ErrnoException) =>
                 reject(
-                  new core.AgentSecretsError(
+                  new AgentSecretsError(
                     'INVALID_ARGUMENT',
                     `cannot run ${basename(file)} (${e.code ?? 'error'})`,
                     {
@@ -278,9 +239,7 @@ Examples:
           ctx.exitCode = exit.code ?? 128 + (exit.signal ? (constants.signals[exit.signal] ?? 0) : 0);
         } finally {
           bridge?.close();
-          await request(`${base}${RUNS_ROUTE}/${grant.id}`, { method: 'DELETE', headers: auth }).catch(
-            () => undefined,
-          );
+          await client.endRun(grant.id).catch(() => undefined);
           await proxy.close().catch(() => undefined);
           await rm(runDir, { recursive: true, force: true });
         }

@@ -1,13 +1,13 @@
-import type { ProxyClient } from '@agentsecrets/proxy';
+import type { ProxyClient } from '@agentsecrets/proxy/client';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
 import { line, ownerPassphrase, readStdin } from '../io.js';
-import { loadProxy } from '../lib.js';
+import { loadProxyClient } from '../lib.js';
 import { noProxy } from './proxy.js';
 
 /** The running proxy of this home (locked or not), or PROXY_NOT_RUNNING. */
 async function runningProxy(ctx: Context): Promise<ProxyClient> {
-  const { connectRunningProxy } = await loadProxy();
+  const { connectRunningProxy } = await loadProxyClient();
   const client = await connectRunningProxy(await ctx.paths());
   if (client === undefined) throw noProxy();
   return client;
