@@ -1,14 +1,13 @@
-import {
-  type AgentCallRequest,
-  AgentSecretsError,
-  type AgentSecretsOptions,
-  type BufferedResponse,
-  type CredentialClient,
-  type SecretInfo,
-  type StatusInfo,
-  toAgentSecretsError,
+import type {
+  AgentCallRequest,
+  AgentSecretsOptions,
+  BufferedResponse,
+  CredentialClient,
+  SecretInfo,
+  StatusInfo,
 } from '@agentsecrets/core';
-import { openCredentialClient, ProxyClient } from '@agentsecrets/proxy';
+import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
+import { loadProxy } from './load.js';
 
 /** Why the vault could not be opened here, said for someone who will be told by a model what to type. */
 function explain(error: AgentSecretsError): AgentSecretsError {
@@ -37,49 +36,66 @@ function unsent(e: unknown): boolean {
   );
 }
 
+/** A client that was opened, and whether it talks to a proxy (only such a call is retried on another one). */
+interface Opened {
+  readonly client: CredentialClient;
+  readonly viaProxy: boolean;
+}
+
 /**
  * The MCP server's credential client for a session that may outlast any one proxy. A server started before the
  * proxy (or where the vault cannot be opened: the file vault without its passphrase) looks for the proxy again at
  * each call instead of failing until the client restarts it; one whose proxy was restarted (by the service manager:
  * a new session token) reconnects and retries a call that was refused before anything was sent, once.
+ *
+ * Nothing is loaded or opened until {@link ReconnectingClient.prepare} or the first call, so that the server can
+ * answer `initialize` first.
  */
 export class ReconnectingClient implements CredentialClient {
   readonly #options: AgentSecretsOptions;
-  #current: Promise<CredentialClient | AgentSecretsError>;
+  #current: Promise<Opened | AgentSecretsError> | undefined;
 
   constructor(options: AgentSecretsOptions) {
     this.#options = options;
-    this.#current = this.#open();
   }
 
-  #open(): Promise<CredentialClient | AgentSecretsError> {
-    const opening = openCredentialClient(this.#options).then(
-      (opened) => opened.client,
-      (e: unknown) => explain(toAgentSecretsError(e)),
-    );
+  /** Starts looking for the proxy (or opening the vault) ahead of the first call, if nothing has yet. */
+  prepare(): void {
+    if (this.#current === undefined) void this.#open();
+  }
+
+  #open(): Promise<Opened | AgentSecretsError> {
+    const opening = loadProxy()
+      .then(async ({ openCredentialClient, ProxyClient }) => {
+        const { client } = await openCredentialClient(this.#options);
+        return { client, viaProxy: client instanceof ProxyClient };
+      })
+      .catch((e: unknown) => explain(toAgentSecretsError(e)));
     this.#current = opening;
     return opening;
   }
 
-  async #client(): Promise<CredentialClient> {
-    let client = await this.#current;
-    if (client instanceof AgentSecretsError) client = await this.#open();
-    if (client instanceof AgentSecretsError) throw client;
-    return client;
+  async #opened(): Promise<Opened> {
+    const earlier = this.#current;
+    let opened = await (earlier ?? this.#open());
+    // An earlier failure (no proxy then, a locked vault) is not final: look again.
+    if (opened instanceof AgentSecretsError && earlier !== undefined) opened = await this.#open();
+    if (opened instanceof AgentSecretsError) throw opened;
+    return opened;
   }
 
   async #run<T>(op: (client: CredentialClient) => Promise<T>): Promise<T> {
-    const client = await this.#client();
+    const opened = await this.#opened();
     try {
-      return await op(client);
+      return await op(opened.client);
     } catch (e) {
-      if (!(client instanceof ProxyClient) || !unsent(e)) throw e;
+      if (!opened.viaProxy || !unsent(e)) throw e;
       // Nothing was sent: the proxy is another one now (restarted with a new token, or on another port).
-      if ((await this.#current) === client) {
-        void client.close().catch(() => undefined);
+      if ((await this.#current) === opened) {
+        void opened.client.close().catch(() => undefined);
         await this.#open();
       }
-      return op(await this.#client());
+      return op((await this.#opened()).client);
     }
   }
 
@@ -96,7 +112,7 @@ export class ReconnectingClient implements CredentialClient {
   }
 
   async close(): Promise<void> {
-    const client = await this.#current;
-    if (!(client instanceof AgentSecretsError)) await client.close();
+    const opened = await this.#current;
+    if (opened !== undefined && !(opened instanceof AgentSecretsError)) await opened.client.close();
   }
 }
