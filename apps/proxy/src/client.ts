@@ -1,12 +1,12 @@
-import {
-  type AgentCallRequest,
-  AgentSecretsError,
-  type BufferedResponse,
-  type CredentialClient,
-  type SecretInfo,
-  type StatusInfo,
+import { Agent, type IncomingMessage, request } from 'node:http';
+import type {
+  AgentCallRequest,
+  BufferedResponse,
+  CredentialClient,
+  SecretInfo,
+  StatusInfo,
 } from '@agentsecrets/core';
-import { Agent, request } from 'undici';
+import { AgentSecretsError } from '@agentsecrets/errors';
 import {
   formatRequestHead,
   formatSessionToken,
@@ -24,14 +24,33 @@ interface Answer {
   readonly body: Buffer;
 }
 
+/** An answer's headers or trailers as protocol.ts reads them: a repeated header keeps each value, in order. */
+function headerRecord(distinct: NodeJS.Dict<string[]>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (const [name, values] of Object.entries(distinct)) {
+    if (values !== undefined) out[name] = values.length === 1 ? values[0]! : values;
+  }
+  return out;
+}
+
+const isObject = (d: unknown): d is Record<string, unknown> =>
+  typeof d === 'object' && d !== null && !Array.isArray(d);
+const hasChanged = (d: unknown) => isObject(d) && typeof d.changed === 'boolean';
+// What `secrets list` prints from each entry.
+const isSecretInfo = (d: unknown) =>
+  isObject(d) && typeof d.name === 'string' && typeof d.releasable === 'boolean' && Array.isArray(d.bindings);
+
 /**
  * Talks to a running proxy so that `call` and `mcp serve` need no access to the vault: the proxy holds it open.
  * Speaks the protocol of protocol.ts; the proxy's errors come back as the AgentSecretsErrors the core would have
- * thrown (a refusal by the proxy's policy is that refusal, never a reason to try another way).
+ * thrown (a refusal by the proxy's policy is that refusal, never a reason to try another way). Built on node:http
+ * and the light entries of errors and injection specs, so a CLI run or an MCP server start that goes through the
+ * proxy loads neither the core, undici nor zod (`@agentsecrets/proxy/client`).
  */
 export class ProxyClient implements CredentialClient {
   readonly state: ProxyState;
-  readonly #agent = new Agent({ keepAliveTimeout: 5_000 });
+  // Keep-alive for the MCP server's many calls; an idle socket is closed after the server's keep-alive hint.
+  readonly #agent = new Agent({ keepAlive: true });
   readonly #base: string;
 
   constructor(state: ProxyState) {
@@ -39,9 +58,30 @@ export class ProxyClient implements CredentialClient {
     this.#base = proxyUrl(state);
   }
 
-  async #json<T>(path: string): Promise<T> {
+  async #json<T>(path: string, valid: (data: unknown) => boolean = isObject): Promise<T> {
     const res = await this.#request(path, { method: 'GET', headers: formatSessionToken(this.state.token) });
-    return JSON.parse(res.body.toString('utf8')) as T;
+    return this.#answer<T>(path, res, valid);
+  }
+
+  /**
+   * The JSON body of a route's answer, checked for the shape the caller reads: a proxy of another version, or
+   * something else listening on its port, gives one clear error instead of a TypeError further on.
+   */
+  #answer<T>(path: string, res: Answer, valid: (data: unknown) => boolean): T {
+    let data: unknown;
+    try {
+      data = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      data = undefined; // the parser's message quotes the text: not carried on
+    }
+    if (data === undefined || !valid(data)) {
+      throw new AgentSecretsError(
+        'INTERNAL_ERROR',
+        `the proxy at ${this.#base} gave an answer to ${path} that this client cannot read`,
+        { hint: 'restart it with this version: `agentsecrets proxy stop`, then `agentsecrets proxy start`' },
+      );
+    }
+    return data as T;
   }
 
   async #request(
@@ -53,9 +93,19 @@ export class ProxyClient implements CredentialClient {
       signal?: AbortSignal;
     },
   ): Promise<Answer> {
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: IncomingMessage;
     try {
-      res = await request(`${this.#base}${path}`, { ...init, dispatcher: this.#agent });
+      res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(`${this.#base}${path}`, {
+          method: init.method,
+          headers: init.headers,
+          agent: this.#agent,
+          ...(init.signal === undefined ? {} : { signal: init.signal }),
+        });
+        req.once('response', resolve);
+        req.once('error', reject);
+        req.end(init.body);
+      });
     } catch (e) {
       throw new AgentSecretsError('UPSTREAM_UNREACHABLE', `the proxy at ${this.#base} did not answer`, {
         hint: 'check `agentsecrets proxy status`, or stop it and run without it',
@@ -64,7 +114,11 @@ export class ProxyClient implements CredentialClient {
     }
     let body: Buffer;
     try {
-      body = Buffer.from(await res.body.arrayBuffer());
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      // A connection closed before the end of a chunked body ends the stream without an error: not complete.
+      if (!res.complete) throw new Error('the connection closed before the end of the answer');
+      body = Buffer.concat(chunks);
     } catch (e) {
       // The proxy cuts an answer off when its upstream fails mid-body or when the call's audit event cannot be
       // written; an aborted signal ends here too.
@@ -77,14 +131,10 @@ export class ProxyClient implements CredentialClient {
         },
       );
     }
-    const error = parseError(res.headers, body);
+    const headers = headerRecord(res.headersDistinct);
+    const error = parseError(headers, body);
     if (error !== undefined) throw error;
-    return {
-      status: res.statusCode,
-      headers: res.headers,
-      trailers: res.trailers as Record<string, string | undefined>,
-      body,
-    };
+    return { status: res.statusCode ?? 0, headers, trailers: headerRecord(res.trailersDistinct), body };
   }
 
   /**
@@ -115,7 +165,7 @@ export class ProxyClient implements CredentialClient {
       headers: { ...formatSessionToken(this.state.token), 'content-type': 'text/plain; charset=utf-8' },
       body: passphrase,
     });
-    return (JSON.parse(res.body.toString('utf8')) as { changed: boolean }).changed;
+    return this.#answer<{ changed: boolean }>(PROXY_ROUTES.unlock, res, hasChanged).changed;
   }
 
   /** Makes the proxy close and forget its opened vault. False: it was locked already. */
@@ -124,12 +174,13 @@ export class ProxyClient implements CredentialClient {
       method: 'POST',
       headers: formatSessionToken(this.state.token),
     });
-    return (JSON.parse(res.body.toString('utf8')) as { changed: boolean }).changed;
+    return this.#answer<{ changed: boolean }>(PROXY_ROUTES.lock, res, hasChanged).changed;
   }
 
   /** Whether the proxy's vault is open or locked. */
   async vault(): Promise<'open' | 'locked'> {
-    return (await this.#json<{ vault: 'open' | 'locked' }>(PROXY_ROUTES.vault)).vault;
+    const valid = (d: unknown) => isObject(d) && (d.vault === 'open' || d.vault === 'locked');
+    return (await this.#json<{ vault: 'open' | 'locked' }>(PROXY_ROUTES.vault, valid)).vault;
   }
 
   /** Sends one call through the proxy and reads the whole (redacted) response. */
@@ -178,7 +229,7 @@ export class ProxyClient implements CredentialClient {
 
   /** Secret names and policy, from the proxy's vault. */
   listSecrets(): Promise<SecretInfo[]> {
-    return this.#json<SecretInfo[]>(PROXY_ROUTES.secrets);
+    return this.#json<SecretInfo[]>(PROXY_ROUTES.secrets, (d) => Array.isArray(d) && d.every(isSecretInfo));
   }
 
   /** The proxy's view of backend, project and policy. */
@@ -187,6 +238,6 @@ export class ProxyClient implements CredentialClient {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    this.#agent.destroy();
   }
 }

@@ -1,14 +1,6 @@
-import {
-  type AgentCallRequest,
-  AgentSecretsError,
-  type AgentSecretsOptions,
-  type CredentialClient,
-  createAgentSecrets,
-  type HomePaths,
-  type ProxyInfo,
-  resolveHome,
-  toAgentSecretsError,
-} from '@agentsecrets/core';
+import type { AgentCallRequest, AgentSecretsOptions, CredentialClient, ProxyInfo } from '@agentsecrets/core';
+import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
+import { type HomePaths, resolveHome } from '@agentsecrets/fs';
 import { ProxyClient } from './client.js';
 import { callerHeaders, checkInjectionTargets } from './protocol.js';
 import { proxyUrl, readProxyState } from './state.js';
@@ -58,6 +50,8 @@ export async function openCredentialClient(
       if (error.code !== 'UPSTREAM_UNREACHABLE') throw error;
     }
   }
+  // Loaded only here: a process that goes through the proxy never loads the core (argon2, libsodium, undici, zod).
+  const { createAgentSecrets } = await import('@agentsecrets/core');
   const core = await createAgentSecrets({ runningProxy: () => runningProxyInfo(paths), ...options });
   return { client: sameRulesAsProxy(core), via: 'local' };
 }

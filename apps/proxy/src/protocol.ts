@@ -4,18 +4,17 @@
  * error header and body, and the redaction header and trailer. The server (server.ts) parses what the client
  * (client.ts) formats; nothing else in the code base spells an `X-AS-` name.
  */
+// From the light entries, not the core: the client (client.ts) formats what this module defines without loading it.
+import type { Transport } from '@agentsecrets/core';
+import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
 import {
-  AgentSecretsError,
   createInjectionSpec,
-  ERROR_CODES,
-  type ErrorCode,
   formatInjectionSpec,
   type InjectionSpec,
   type InjectionStyle,
   parseInjectionSpec,
-  type Transport,
   validateInjections,
-} from '@agentsecrets/core';
+} from '@agentsecrets/injection/spec';
 
 /** Header names as written on the wire; compare them lower-cased (HTTP header names are case-insensitive). */
 export const PROXY_HEADERS = {

@@ -1,29 +1,9 @@
 import { mkdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import type { HomePaths } from '@agentsecrets/fs';
 
-/** The files under `$AGENTSECRETS_HOME` (SPEC.md §2). */
-export interface HomePaths {
-  readonly home: string;
-  readonly config: string;
-  readonly policy: string;
-  readonly audit: string;
-  readonly proxy: string;
-  readonly vault: string;
-}
-
-/** Where AgentSecrets keeps its state: `$AGENTSECRETS_HOME`, default `~/.agentsecrets`. */
-export function resolveHome(env: NodeJS.ProcessEnv = process.env, explicit?: string): HomePaths {
-  const home = explicit ?? (env.AGENTSECRETS_HOME || join(homedir(), '.agentsecrets'));
-  return {
-    home,
-    config: join(home, 'config.json'),
-    policy: join(home, 'policy.json'),
-    audit: join(home, 'audit.jsonl'),
-    proxy: join(home, 'proxy.json'),
-    vault: join(home, 'vault.json'),
-  };
-}
+// The home's layout is defined in @agentsecrets/fs (clients of the proxy need it without the core); the core's
+// public surface keeps exporting it.
+export { type HomePaths, resolveHome } from '@agentsecrets/fs';
 
 /** Creates the home directory (0700) if it is missing. */
 export async function ensureHome(paths: HomePaths): Promise<void> {

@@ -8,7 +8,8 @@
  */
 export { writeFileAtomic } from './atomic-write.js';
 export { errnoCode, fileIoError } from './errors.js';
-export { readJsonFile, writeJsonFile } from './json.js';
+export { type HomePaths, resolveHome } from './home.js';
+export { type JsonSchema, readJsonFile, writeJsonFile } from './json.js';
 export { type AssertLockHeld, type FileLockOptions, withFileLock } from './lock.js';
 export { isProcessAlive } from './process.js';
 export { fileStamp, StampedCache } from './stamp.js';

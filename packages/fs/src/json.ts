@@ -1,8 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { AgentSecretsError } from '@agentsecrets/errors';
-import type { z } from 'zod';
 import { writeFileAtomic } from './atomic-write.js';
 import { errnoCode, fileIoError } from './errors.js';
+
+/**
+ * What a JSON file is checked with: a zod schema, or a hand-written check with the same two methods where loading
+ * zod would cost more than the check (the proxy state a client reads at every start).
+ */
+export interface JsonSchema<T> {
+  safeParse(
+    data: unknown,
+  ):
+    | { readonly success: true; readonly data: T }
+    | {
+        readonly success: false;
+        readonly error: { readonly issues: readonly { readonly path: readonly PropertyKey[] }[] };
+      };
+  parse(data: unknown): T;
+}
 
 const RESTORE_HINT = 'restore it from a backup or remove it and run `agentsecrets init` again';
 
@@ -16,7 +31,7 @@ const RESTORE_HINT = 'restore it from a backup or remove it and run `agentsecret
  * const state = await readJsonFile(join(home, 'proxy.json'), ProxyStateSchema); // ProxyState | undefined
  * ```
  */
-export async function readJsonFile<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
+export async function readJsonFile<T>(path: string, schema: JsonSchema<T>): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -49,7 +64,7 @@ export async function readJsonFile<T>(path: string, schema: z.ZodType<T>): Promi
  */
 export async function writeJsonFile<T>(
   path: string,
-  schema: z.ZodType<T>,
+  schema: JsonSchema<T>,
   value: T,
   beforeRename?: () => Promise<void>,
 ): Promise<void> {
