@@ -1,13 +1,15 @@
 // `mcp serve` answers `initialize` and `tools/list` without loading the core (argon2, libsodium, the keychain,
-// undici): the core is loaded after the client is answered, or at the first tool call. Proof by removal, as in
-// startup.test.ts: a copy of the built CLI without the chunks that hold the core or import its native and network
-// dependencies still answers both, byte for byte as the full build does; a tool call then fails to load the core.
+// undici): the core is loaded after the client is answered, or at the first tool call, and through a running proxy
+// not at all. Proof by removal, as in startup.test.ts: a copy of the built CLI without the chunks that hold the core
+// or import its native and network dependencies still answers both, byte for byte as the full build does, and every
+// tool through the proxy; without a proxy a tool call then fails to load the core.
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFile } from './bundle.js';
 import { BIN } from './helpers.js';
+import { preparedMachine, startProxyProcess } from './proxy-process.js';
 
 const CORE = ['@agentsecrets/core', 'argon2', 'libsodium-wrappers', '@github/keytar', 'undici'];
 
@@ -20,12 +22,19 @@ const INITIALIZE = request(1, 'initialize', {
 });
 
 /** Runs `mcp serve`, sends `lines` one after the other (each once the previous is answered), returns the answers. */
-function converse(bin: string, cwd: string, lines: readonly string[]): Promise<Record<string, unknown>[]> {
+function converse(
+  bin: string,
+  cwd: string,
+  lines: readonly string[],
+  env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: cwd,
+    AGENTSECRETS_HOME: join(cwd, '.as'),
+    NO_COLOR: '1',
+  },
+): Promise<Record<string, unknown>[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'mcp', 'serve'], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: cwd, AGENTSECRETS_HOME: join(cwd, '.as'), NO_COLOR: '1' },
-    });
+    const child = spawn(process.execPath, [bin, 'mcp', 'serve'], { cwd, env });
     const answers: Record<string, unknown>[] = [];
     let buffer = '';
     let stderr = '';
@@ -100,5 +109,28 @@ describe('mcp serve startup', () => {
     expect(JSON.stringify(full)).toContain('NOT_SET_UP');
     expect(withoutCore).toMatchObject({ id: 2, result: { isError: true } });
     expect(JSON.stringify(withoutCore)).not.toContain('NOT_SET_UP');
+  });
+
+  it('never loads the core when a proxy runs', async () => {
+    const machine = await preparedMachine(['http://127.0.0.1:9']);
+    const proxy = await startProxyProcess(machine);
+    try {
+      // No passphrase: the vault could not be opened here, only the proxy can answer.
+      const { AGENTSECRETS_PASSPHRASE: _, ...env } = machine.env;
+      const tool = (id: number, name: string) => request(id, 'tools/call', { name, arguments: {} });
+      const answers = await converse(
+        lean,
+        machine.project,
+        [INITIALIZE, tool(2, 'list_secrets'), tool(3, 'status'), tool(4, 'audit_log')],
+        env,
+      );
+      expect(answers.map((a) => a.id)).toEqual([1, 2, 3, 4]);
+      expect(answers.filter((a) => (a.result as { isError?: boolean }).isError)).toEqual([]);
+      expect(JSON.stringify(answers[1])).toContain('API_KEY');
+      expect(answers[2]).toMatchObject({ result: { structuredContent: { proxy: { running: true } } } });
+    } finally {
+      await proxy.stop();
+      await rm(machine.root, { recursive: true, force: true });
+    }
   });
 });

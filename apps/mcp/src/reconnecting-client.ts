@@ -7,7 +7,7 @@ import type {
   StatusInfo,
 } from '@agentsecrets/core';
 import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
-import { loadProxy } from './load.js';
+import { openCredentialClient, ProxyClient } from '@agentsecrets/proxy/client';
 
 /** Why the vault could not be opened here, said for someone who will be told by a model what to type. */
 function explain(error: AgentSecretsError): AgentSecretsError {
@@ -36,24 +36,18 @@ function unsent(e: unknown): boolean {
   );
 }
 
-/** A client that was opened, and whether it talks to a proxy (only such a call is retried on another one). */
-interface Opened {
-  readonly client: CredentialClient;
-  readonly viaProxy: boolean;
-}
-
 /**
  * The MCP server's credential client for a session that may outlast any one proxy. A server started before the
  * proxy (or where the vault cannot be opened: the file vault without its passphrase) looks for the proxy again at
  * each call instead of failing until the client restarts it; one whose proxy was restarted (by the service manager:
  * a new session token) reconnects and retries a call that was refused before anything was sent, once.
  *
- * Nothing is loaded or opened until {@link ReconnectingClient.prepare} or the first call, so that the server can
- * answer `initialize` first.
+ * Nothing is opened (no proxy looked for, no core loaded) until {@link ReconnectingClient.prepare} or the first
+ * call, so that the server can answer `initialize` first.
  */
 export class ReconnectingClient implements CredentialClient {
   readonly #options: AgentSecretsOptions;
-  #current: Promise<Opened | AgentSecretsError> | undefined;
+  #current: Promise<CredentialClient | AgentSecretsError> | undefined;
 
   constructor(options: AgentSecretsOptions) {
     this.#options = options;
@@ -64,38 +58,36 @@ export class ReconnectingClient implements CredentialClient {
     if (this.#current === undefined) void this.#open();
   }
 
-  #open(): Promise<Opened | AgentSecretsError> {
-    const opening = loadProxy()
-      .then(async ({ openCredentialClient, ProxyClient }) => {
-        const { client } = await openCredentialClient(this.#options);
-        return { client, viaProxy: client instanceof ProxyClient };
-      })
-      .catch((e: unknown) => explain(toAgentSecretsError(e)));
+  #open(): Promise<CredentialClient | AgentSecretsError> {
+    const opening = openCredentialClient(this.#options).then(
+      (opened) => opened.client,
+      (e: unknown) => explain(toAgentSecretsError(e)),
+    );
     this.#current = opening;
     return opening;
   }
 
-  async #opened(): Promise<Opened> {
+  async #client(): Promise<CredentialClient> {
     const earlier = this.#current;
-    let opened = await (earlier ?? this.#open());
+    let client = await (earlier ?? this.#open());
     // An earlier failure (no proxy then, a locked vault) is not final: look again.
-    if (opened instanceof AgentSecretsError && earlier !== undefined) opened = await this.#open();
-    if (opened instanceof AgentSecretsError) throw opened;
-    return opened;
+    if (client instanceof AgentSecretsError && earlier !== undefined) client = await this.#open();
+    if (client instanceof AgentSecretsError) throw client;
+    return client;
   }
 
   async #run<T>(op: (client: CredentialClient) => Promise<T>): Promise<T> {
-    const opened = await this.#opened();
+    const client = await this.#client();
     try {
-      return await op(opened.client);
+      return await op(client);
     } catch (e) {
-      if (!opened.viaProxy || !unsent(e)) throw e;
+      if (!(client instanceof ProxyClient) || !unsent(e)) throw e;
       // Nothing was sent: the proxy is another one now (restarted with a new token, or on another port).
-      if ((await this.#current) === opened) {
-        void opened.client.close().catch(() => undefined);
+      if ((await this.#current) === client) {
+        void client.close().catch(() => undefined);
         await this.#open();
       }
-      return op((await this.#opened()).client);
+      return op(await this.#client());
     }
   }
 
@@ -112,7 +104,7 @@ export class ReconnectingClient implements CredentialClient {
   }
 
   async close(): Promise<void> {
-    const opened = await this.#current;
-    if (opened !== undefined && !(opened instanceof AgentSecretsError)) await opened.client.close();
+    const client = await this.#current;
+    if (client !== undefined && !(client instanceof AgentSecretsError)) await client.close();
   }
 }

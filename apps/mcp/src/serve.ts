@@ -1,5 +1,5 @@
 import type { AgentSecretsOptions } from '@agentsecrets/core';
-import { loadCore } from './load.js';
+import { resolveHome } from '@agentsecrets/fs';
 import { ReconnectingClient } from './reconnecting-client.js';
 import { createMcpServer } from './server.js';
 import { LineTransport } from './stdio-transport.js';
@@ -19,13 +19,14 @@ export async function serveStdio(
   // A vault that cannot be opened here (a locked file vault, no proxy running) must not kill the server before the
   // client can learn why: every tool then answers with that error and its hint, until a proxy runs.
   const client = new ReconnectingClient(options);
+  const paths = resolveHome(options.env ?? process.env, options.home);
   const server = createMcpServer({
     client,
-    auditPath: async () => (await loadCore()).resolveHome(options.env ?? process.env, options.home).audit,
+    auditPath: paths.audit,
     ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
   });
-  // The client is answered `initialize` before the proxy client or the core is loaded; both load once it says it is
-  // initialized, while it reads the answer, or at the first tool call, whichever comes first.
+  // The client is answered `initialize` before the proxy is looked for or the core loaded: that starts once it says
+  // it is initialized, or at the first tool call, whichever comes first.
   server.server.oninitialized = () => client.prepare();
   const transport = new LineTransport(process.stdin, process.stdout);
   const closed = new Promise<void>((resolve) => {

@@ -1,16 +1,16 @@
 import type { CredentialClient } from '@agentsecrets/core';
 import { toAgentSecretsError } from '@agentsecrets/errors';
+import { parseInjectionObject } from '@agentsecrets/injection/spec';
 import { SECRET_NAME_PATTERN } from '@agentsecrets/names';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { loadCore } from './load.js';
+import { loadAudit } from './load.js';
 
 /** What the MCP server needs: a credential client (local vault or running proxy) and where the audit log is. */
 export interface McpServerOptions {
   readonly client: CredentialClient;
-  /** The audit log's path, or how to find it when the audit_log tool is first called. */
-  readonly auditPath: string | (() => Promise<string>);
+  readonly auditPath: string;
   /** Identifies the agent in the audit log. Default `mcp`. */
   readonly agentId?: string;
   /** Longest response body handed to the model, in characters; longer ones are cut and marked. Default 100,000. */
@@ -130,7 +130,6 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     },
     async (input, extra) => {
       try {
-        const { parseInjectionObject } = await loadCore();
         const response = await client.fetch({
           signal: extra.signal,
           url: input.url,
@@ -188,12 +187,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     },
     async (input) => {
       try {
-        const { readLast } = await loadCore();
-        const auditPath =
-          typeof options.auditPath === 'string' ? options.auditPath : await options.auditPath();
+        const { readLast } = await loadAudit();
         const events = (
           await readLast(
-            auditPath,
+            options.auditPath,
             input.last ?? 20,
             input.secret === undefined ? {} : { secret: input.secret },
           )
