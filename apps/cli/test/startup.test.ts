@@ -2,9 +2,10 @@
 // without any chunk that imports a heavy dependency still prints its version, every help text and its usage errors,
 // byte for byte as the full build does; a command that needs the core then fails to load it.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFile } from './bundle.js';
 import { BIN } from './helpers.js';
 
 const HEAVY = [
@@ -18,14 +19,11 @@ const HEAVY = [
   'jsonc-parser',
   'smol-toml',
 ];
-const IMPORT =
-  /(?:^|\n)\s*import\s*(?:[^'"()]*?\s*from\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-/** The bare specifiers (packages) a bundle file imports, statically or by import(). */
-function packagesOf(source: string): string[] {
-  return [...source.matchAll(IMPORT)]
-    .map((m) => m[1] ?? m[2] ?? '')
-    .filter((s) => !s.startsWith('.') && !s.startsWith('node:'));
+/** The packages a bundle file imports, and the third-party ones bundled into it (zod and the MCP SDK are). */
+async function packagesOf(dist: string, name: string): Promise<string[]> {
+  const { imported, bundled } = await bundleFile(dist, name);
+  return [...imported, ...bundled.filter((p) => !p.startsWith('@agentsecrets/'))];
 }
 
 function run(bin: string, args: readonly string[], cwd: string) {
@@ -61,8 +59,8 @@ beforeAll(async () => {
   removed = [];
   for (const name of await readdir(dirname(BIN))) {
     if (!name.endsWith('.js')) continue;
-    const source = await readFile(join(dirname(BIN), name), 'utf8');
-    if (packagesOf(source).some((p) => HEAVY.some((h) => p === h || p.startsWith(h)))) removed.push(name);
+    if ((await packagesOf(dirname(BIN), name)).some((p) => HEAVY.some((h) => p === h || p.startsWith(h))))
+      removed.push(name);
     else await copyFile(join(dirname(BIN), name), join(dir, name));
   }
   lean = join(dir, 'bin.js');

@@ -1,14 +1,13 @@
-import {
-  type AgentCallRequest,
-  AgentSecretsError,
-  type AgentSecretsOptions,
-  type BufferedResponse,
-  type CredentialClient,
-  type SecretInfo,
-  type StatusInfo,
-  toAgentSecretsError,
+import type {
+  AgentCallRequest,
+  AgentSecretsOptions,
+  BufferedResponse,
+  CredentialClient,
+  SecretInfo,
+  StatusInfo,
 } from '@agentsecrets/core';
-import { openCredentialClient, ProxyClient } from '@agentsecrets/proxy';
+import { AgentSecretsError, toAgentSecretsError } from '@agentsecrets/errors';
+import { openCredentialClient, ProxyClient } from '@agentsecrets/proxy/client';
 
 /** Why the vault could not be opened here, said for someone who will be told by a model what to type. */
 function explain(error: AgentSecretsError): AgentSecretsError {
@@ -42,14 +41,21 @@ function unsent(e: unknown): boolean {
  * proxy (or where the vault cannot be opened: the file vault without its passphrase) looks for the proxy again at
  * each call instead of failing until the client restarts it; one whose proxy was restarted (by the service manager:
  * a new session token) reconnects and retries a call that was refused before anything was sent, once.
+ *
+ * Nothing is opened (no proxy looked for, no core loaded) until {@link ReconnectingClient.prepare} or the first
+ * call, so that the server can answer `initialize` first.
  */
 export class ReconnectingClient implements CredentialClient {
   readonly #options: AgentSecretsOptions;
-  #current: Promise<CredentialClient | AgentSecretsError>;
+  #current: Promise<CredentialClient | AgentSecretsError> | undefined;
 
   constructor(options: AgentSecretsOptions) {
     this.#options = options;
-    this.#current = this.#open();
+  }
+
+  /** Starts looking for the proxy (or opening the vault) ahead of the first call, if nothing has yet. */
+  prepare(): void {
+    if (this.#current === undefined) void this.#open();
   }
 
   #open(): Promise<CredentialClient | AgentSecretsError> {
@@ -62,8 +68,10 @@ export class ReconnectingClient implements CredentialClient {
   }
 
   async #client(): Promise<CredentialClient> {
-    let client = await this.#current;
-    if (client instanceof AgentSecretsError) client = await this.#open();
+    const earlier = this.#current;
+    let client = await (earlier ?? this.#open());
+    // An earlier failure (no proxy then, a locked vault) is not final: look again.
+    if (client instanceof AgentSecretsError && earlier !== undefined) client = await this.#open();
     if (client instanceof AgentSecretsError) throw client;
     return client;
   }
@@ -97,6 +105,6 @@ export class ReconnectingClient implements CredentialClient {
 
   async close(): Promise<void> {
     const client = await this.#current;
-    if (!(client instanceof AgentSecretsError)) await client.close();
+    if (client !== undefined && !(client instanceof AgentSecretsError)) await client.close();
   }
 }

@@ -1,4 +1,5 @@
-import { type AgentSecretsOptions, type CredentialClient, resolveHome } from '@agentsecrets/core';
+import type { AgentSecretsOptions } from '@agentsecrets/core';
+import { resolveHome } from '@agentsecrets/fs';
 import { ReconnectingClient } from './reconnecting-client.js';
 import { createMcpServer } from './server.js';
 import { LineTransport } from './stdio-transport.js';
@@ -17,13 +18,16 @@ export async function serveStdio(
 ): Promise<void> {
   // A vault that cannot be opened here (a locked file vault, no proxy running) must not kill the server before the
   // client can learn why: every tool then answers with that error and its hint, until a proxy runs.
-  const client: CredentialClient = new ReconnectingClient(options);
+  const client = new ReconnectingClient(options);
   const paths = resolveHome(options.env ?? process.env, options.home);
   const server = createMcpServer({
     client,
     auditPath: paths.audit,
     ...(options.agentId === undefined ? {} : { agentId: options.agentId }),
   });
+  // The client is answered `initialize` before the proxy is looked for or the core loaded: that starts once it says
+  // it is initialized, or at the first tool call, whichever comes first.
+  server.server.oninitialized = () => client.prepare();
   const transport = new LineTransport(process.stdin, process.stdout);
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();

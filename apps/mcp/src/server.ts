@@ -1,13 +1,11 @@
-import {
-  type CredentialClient,
-  parseInjectionObject,
-  readLast,
-  SECRET_NAME_PATTERN,
-  toAgentSecretsError,
-} from '@agentsecrets/core';
+import type { CredentialClient } from '@agentsecrets/core';
+import { toAgentSecretsError } from '@agentsecrets/errors';
+import { parseInjectionObject } from '@agentsecrets/injection/spec';
+import { SECRET_NAME_PATTERN } from '@agentsecrets/names';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { loadAudit } from './load.js';
 
 /** What the MCP server needs: a credential client (local vault or running proxy) and where the audit log is. */
 export interface McpServerOptions {
@@ -189,6 +187,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     },
     async (input) => {
       try {
+        const { readLast } = await loadAudit();
         const events = (
           await readLast(
             options.auditPath,
