@@ -5,6 +5,7 @@ import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
 import { withFileLock } from '@agentsecrets/fs';
 import { type DenialOptions, DenialSummaries } from './internal/denials.js';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
+import { ProbeCheck } from './internal/probe.js';
 import { applyRetention } from './internal/retention.js';
 import { type AuditEvent, type AuditEventInput, validateInput } from './schema.js';
 
@@ -105,9 +106,6 @@ function causedBy(e: unknown, code: string): boolean {
   return false;
 }
 
-/** Stands for an undefined field in a probe's key: no field that validates can hold a NUL. */
-const UNDEFINED_MARK = '\u0000undefined';
-
 /** Appends written in one batch at most: bounds one write and the time one lock is held. */
 const MAX_BATCH = 1000;
 /** How long one free-space reading serves (see AuditLog.#freeBytes). */
@@ -148,8 +146,7 @@ export class AuditLog {
    * no one else has written, so the next append chains from it without reading the tail back.
    */
   #tail: { readonly stamp: string; readonly prev: string } | undefined;
-  /** The last probe that validated, as JSON (names and facts only, like the event it stands for). */
-  #probeOk: string | undefined;
+  readonly #probes = new ProbeCheck();
   #free: { readonly at: number; readonly asked: Promise<number | undefined> } | undefined;
 
   constructor(options: AuditLogOptions) {
@@ -176,7 +173,7 @@ export class AuditLog {
    * would not validate (`AUDIT_EVENT_INVALID`).
    */
   async ready(probe?: AuditEventInput): Promise<void> {
-    if (probe !== undefined) this.#validateProbe(probe);
+    if (probe !== undefined) this.#probes.check(probe);
     if (this.#owed.length > 0) await this.#flush();
     const free = await this.#freeBytes();
     if (free !== undefined && free < this.#minFreeBytes) {
@@ -186,23 +183,6 @@ export class AuditLog {
         { hint: 'free disk space in the AgentSecrets home' },
       );
     }
-  }
-
-  /**
-   * Validates a probe; the last one that passed is remembered as JSON, so the calls of one agent with the same keys
-   * (the same probe each time) pay for it once.
-   */
-  #validateProbe(probe: AuditEventInput): void {
-    let key: string | undefined;
-    try {
-      // An undefined field is kept in the key (JSON would drop it, and the schema refuses unknown fields even so).
-      key = JSON.stringify(probe, (_, v: unknown) => (v === undefined ? UNDEFINED_MARK : v));
-    } catch {
-      key = undefined;
-    }
-    if (key !== undefined && key === this.#probeOk) return;
-    validateInput(probe);
-    this.#probeOk = key;
   }
 
   /**

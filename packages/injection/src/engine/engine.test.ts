@@ -394,8 +394,7 @@ describe('the engine against a hostile upstream', () => {
       small.call({ url: `${upstream.origin}/echo`, method: 'POST', body: 'x'.repeat(11), injections: [] }),
     ).rejects.toMatchObject({ code: 'REQUEST_TOO_LARGE' });
     await small.close();
-    expect((await refusal(`${upstream.origin}/echo`, { bearer: 'MISSING_KEY' })).error.code).toBe(
-      'SECRET_NOT_FOUND',
-    );
+    const missing = await refusal(`${upstream.origin}/echo`, { bearer: 'MISSING_KEY' });
+    expect(missing.error.code).toBe('SECRET_NOT_FOUND');
   });
 });
