@@ -335,8 +335,11 @@ export class InjectionEngine {
       let error = toAgentSecretsError(e);
       // A name that is not a secret of the project is neither quoted nor recorded: what was given where a name
       // belongs may be a value pasted by mistake. Asked only when a call fails, so no value is read for it.
-      const stored = keys.length === 0 ? keys : await this.#options.secrets.stored(keys).catch(() => []);
-      if (stored.length < keys.length) {
+      const stored =
+        keys.length === 0 ? keys : await this.#options.secrets.stored(keys).catch(() => undefined);
+      if (stored === undefined)
+        keys = []; // the store cannot say (it failed too): no name is recorded, the error stands
+      else if (stored.length < keys.length) {
         keys = [...stored];
         if (error.code !== 'SECRET_NOT_FOUND') error = secretNotFound();
       }
