@@ -14,11 +14,14 @@ import { PROXY_STATE, type ProxyState, readRecordedProxyState } from './state.js
 let server: Server | undefined;
 let client: ProxyClient | undefined;
 
-async function serve(handler: RequestListener): Promise<ProxyClient> {
+async function serve(handler: RequestListener, options: { idleMs?: number } = {}): Promise<ProxyClient> {
   server = createServer(handler);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  client = new ProxyClient({ pid: process.pid, host: '127.0.0.1', port, token: 'tok', startedAt: '' });
+  client = new ProxyClient(
+    { pid: process.pid, host: '127.0.0.1', port, token: 'tok', startedAt: '' },
+    options,
+  );
   return client;
 }
 
@@ -42,6 +45,31 @@ afterEach(async () => {
 });
 
 describe('ProxyClient on the wire', () => {
+  it('gives up on a listener that stops answering, and on an answer without end', async () => {
+    const silent = await serve(
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('['); // and nothing more
+      },
+      { idleMs: 300 },
+    );
+    expect((await failure(silent.listSecrets())).code).toBe('UPSTREAM_RESET');
+    await client?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+
+    const endless = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1 << 20, 0x20);
+      const pump = () => {
+        while (res.write(chunk)) if (res.destroyed) return;
+      };
+      res.on('drain', pump);
+      pump();
+    });
+    expect((await failure(endless.listSecrets())).code).toBe('REQUEST_TOO_LARGE');
+  });
+
   it('reads repeated upstream headers value by value and the redaction trailer after the body', async () => {
     const proxy = await serve((req, res) => {
       expect(req.headers['x-as-session-token']).toBe('tok');

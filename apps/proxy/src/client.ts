@@ -35,6 +35,11 @@ function headerRecord(distinct: NodeJS.Dict<string[]>): Record<string, string | 
   return out;
 }
 
+/** The longest the proxy may stay silent before a request is given up (undici's default): it answers within its upstream's timeouts. */
+const IDLE_MS = 300_000;
+/** The most an answer may hold: the 50 MiB a local `fetch` buffers, and room for the JSON around it. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 const isObject = (d: unknown): d is Record<string, unknown> =>
   typeof d === 'object' && d !== null && !Array.isArray(d);
 const hasChanged = (d: unknown) => isObject(d) && typeof d.changed === 'boolean';
@@ -55,9 +60,13 @@ export class ProxyClient implements CredentialClient {
   readonly #agent = new Agent({ keepAlive: true });
   readonly #base: string;
 
-  constructor(state: ProxyState) {
+  readonly #idleMs: number;
+
+  /** `idleMs`: how long the proxy may stay silent (default 5 minutes; tests shorten it). */
+  constructor(state: ProxyState, options: { readonly idleMs?: number } = {}) {
     this.state = state;
     this.#base = proxyUrl(state);
+    this.#idleMs = options.idleMs ?? IDLE_MS;
   }
 
   async #json<T>(path: string, valid: (data: unknown) => boolean = isObject): Promise<T> {
@@ -112,6 +121,8 @@ export class ProxyClient implements CredentialClient {
         { hint: 'fix the header and send the request again' },
       );
     }
+    // Silence from whatever listens there (a hung proxy, or not a proxy at all) ends the request, not the caller.
+    req.setTimeout(this.#idleMs, () => req.destroy(new Error('the proxy stopped answering')));
     let res: IncomingMessage;
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -128,11 +139,26 @@ export class ProxyClient implements CredentialClient {
     let body: Buffer;
     try {
       const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
+      let size = 0;
+      for await (const chunk of res) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_ANSWER_BYTES) {
+          res.destroy();
+          throw new AgentSecretsError(
+            'REQUEST_TOO_LARGE',
+            `the answer is larger than ${MAX_ANSWER_BYTES} bytes`,
+            {
+              hint: 'ask for less (a page, a range), or use the proxy directly, which streams',
+            },
+          );
+        }
+        chunks.push(chunk as Buffer);
+      }
       // A connection closed before the end of a chunked body ends the stream without an error: not complete.
       if (!res.complete) throw new Error('the connection closed before the end of the answer');
       body = Buffer.concat(chunks);
     } catch (e) {
+      if (e instanceof AgentSecretsError) throw e;
       // The proxy cuts an answer off when its upstream fails mid-body or when the call's audit event cannot be
       // written; an aborted signal ends here too.
       throw new AgentSecretsError(
