@@ -70,8 +70,11 @@ export class ReconnectingClient implements CredentialClient {
   async #client(): Promise<CredentialClient> {
     const earlier = this.#current;
     let client = await (earlier ?? this.#open());
-    // An earlier failure (no proxy then, a locked vault) is not final: look again.
-    if (client instanceof AgentSecretsError && earlier !== undefined) client = await this.#open();
+    // An earlier failure (no proxy then, a locked vault) is not final: look again — once for the calls that find
+    // it together (a second look would open a second client and leave the first unclosed).
+    if (client instanceof AgentSecretsError && earlier !== undefined) {
+      client = await (this.#current === earlier ? this.#open() : (this.#current ?? this.#open()));
+    }
     if (client instanceof AgentSecretsError) throw client;
     return client;
   }
