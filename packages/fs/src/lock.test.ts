@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +13,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The directory's files but this process's owner files (see withFileLock), which stay while the process lives. */
+async function files(): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => !name.includes(`.${process.pid}.`)).sort();
+}
+
 /** The pid of a process that has exited, so it is certainly not running now (unless the pid is reused at once). */
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
@@ -25,14 +30,14 @@ describe('withFileLock', () => {
   it('runs the body holding the lock, and removes the lock afterwards, also when the body throws', async () => {
     const lock = join(dir, 'v.lock');
     const seen = await withFileLock(lock, { timeoutMs: 1000 }, async () => readdir(dir));
-    expect(seen).toEqual(['v.lock']);
-    expect(await readdir(dir)).toEqual([]);
+    expect(seen.filter((n) => !n.includes(`.${process.pid}.`))).toEqual(['v.lock']);
+    expect(await files()).toEqual([]);
     await expect(
       withFileLock(lock, { timeoutMs: 1000 }, async () => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    expect(await readdir(dir)).toEqual([]);
+    expect(await files()).toEqual([]);
   });
 
   it('serialises bodies in one process: no two run at once', async () => {
@@ -56,7 +61,7 @@ describe('withFileLock', () => {
     const lock = join(dir, 'v.lock');
     await writeFile(lock, JSON.stringify({ pid: await deadPid(), host: hostname(), nonce: 'old' }));
     expect(await withFileLock(lock, { timeoutMs: 0 }, async () => 'ran')).toBe('ran');
-    expect(await readdir(dir)).toEqual([]);
+    expect(await files()).toEqual([]);
   });
 
   it('takes over a lock naming this pid but not held by this process (a pid reused after a crash)', async () => {
@@ -82,7 +87,7 @@ describe('withFileLock', () => {
     });
     expect(ran).toBe(false);
     // The live holder's lock is left alone.
-    expect(await readdir(dir)).toEqual(['v.lock']);
+    expect(await files()).toEqual(['v.lock']);
   });
 
   it('takes over a lock with no owner in it (a writer killed mid-create) at once, not after the stale age', async () => {
@@ -131,7 +136,58 @@ describe('withFileLock', () => {
     const live = `v.lock.${process.ppid}.0123456789ab.tmp`;
     for (const name of [...leftovers, live]) await writeFile(join(dir, name), '{}');
     await withFileLock(lock, { timeoutMs: 1000 }, async () => undefined);
-    expect(await readdir(dir)).toEqual([live]);
+    expect(await files()).toEqual([live]);
+  });
+
+  it('keeps one owner file per lock while the process lives, linked as the lock each time, and removes it at exit', async () => {
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      const { withFileLock } = await import(${JSON.stringify(dist)});
+      const { readdirSync, statSync } = await import('node:fs');
+      const lock = ${JSON.stringify(join(dir, 'v.lock'))};
+      const inodes = [];
+      for (let i = 0; i < 3; i += 1)
+        await withFileLock(lock, { timeoutMs: 1000 }, async () => inodes.push(statSync(lock).ino));
+      console.log(JSON.stringify({ inodes, files: readdirSync(${JSON.stringify(dir)}) }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const seen = JSON.parse(out) as { inodes: number[]; files: string[] };
+    expect(new Set(seen.inodes).size).toBe(1);
+    expect(seen.files).toEqual([
+      expect.stringMatching(new RegExp(`^v\\.lock\\.${child.pid}\\.[0-9a-f]{12}\\.tmp$`)),
+    ]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('dates the lock at each acquisition: another host judges its age from then, not from when the process began', async () => {
+    const lock = join(dir, 'v.lock');
+    await withFileLock(lock, { timeoutMs: 1000 }, async () => undefined);
+    const [owner] = (await readdir(dir)).filter((name) => name.includes(`.${process.pid}.`));
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(join(dir, owner!), old, old);
+    const age = await withFileLock(
+      lock,
+      { timeoutMs: 1000 },
+      async () => Date.now() - (await stat(lock)).mtimeMs,
+    );
+    expect(age).toBeLessThan(5_000);
+  });
+
+  it('writes its owner file again when someone removed it', async () => {
+    const lock = join(dir, 'v.lock');
+    await withFileLock(lock, { timeoutMs: 1000 }, async () => undefined);
+    for (const name of await readdir(dir)) await rm(join(dir, name));
+    expect(await withFileLock(lock, { timeoutMs: 1000 }, async () => readFile(lock, 'utf8'))).toContain(
+      `"pid":${process.pid}`,
+    );
+    expect(await files()).toEqual([]);
   });
 
   it('lets the body check it still holds the lock before committing', async () => {
@@ -139,12 +195,14 @@ describe('withFileLock', () => {
     await expect(
       withFileLock(lock, { timeoutMs: 1000 }, async (assertHeld) => {
         await assertHeld();
-        // Someone wrongly judged us stale and took over.
+        // Someone wrongly judged us stale and took over: moved our lock aside and made their own.
+        await rename(lock, `${lock}.aside`);
         await writeFile(lock, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'thief' }));
+        await rm(`${lock}.aside`);
         await assertHeld();
       }),
     ).rejects.toMatchObject({ code: 'FILE_BUSY' });
     // Releasing does not remove a lock that is not ours.
-    expect(await readdir(dir)).toEqual(['v.lock']);
+    expect(await files()).toEqual(['v.lock']);
   });
 });

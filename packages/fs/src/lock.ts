@@ -1,4 +1,15 @@
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import {
+  closeSync,
+  fstatSync,
+  futimesSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,9 +36,26 @@ interface LockOwner {
   readonly nonce: string;
 }
 
-// Nonces of the locks this process holds right now. A lock file naming our own pid but a nonce we do not hold was
-// left by an earlier process that had the same pid (common in containers, where every run is pid 1).
-const heldNonces = new Set<string>();
+/**
+ * This process's owner file for one lock: its owner (pid, host, a random nonce) written once, kept open, and
+ * hard-linked to the lock's name at each acquisition. The lock is ours exactly while its name leads to this file's
+ * inode; the open descriptor keeps that inode from being freed and reused while the process lives.
+ */
+interface OwnerFile {
+  readonly path: string;
+  readonly fd: number;
+  readonly dev: number;
+  readonly ino: number;
+  readonly nonce: string;
+}
+
+const ownerFiles = new Map<string, OwnerFile>();
+let removedAtExit = false;
+
+// The locks this process holds right now. A lock file naming our own pid that we do not hold was left by us (a
+// release that could not remove it) or by an earlier process that had the same pid (common in containers, where every
+// run is pid 1).
+const holding = new Set<string>();
 
 // When this process last removed the leftovers beside each lock.
 const swept = new Map<string, number>();
@@ -35,6 +63,11 @@ const SWEEP_EVERY_MS = 1_000;
 
 // Callers in one process queue here first, so they wait on a promise rather than by polling the file.
 const queues = new Map<string, Promise<unknown>>();
+
+// Every step on the lock's files is a synchronous system call: each is a metadata operation on one small file in the
+// home (a local directory), a few microseconds, where the same call through the thread pool costs 5–10 times that in
+// CPU and wake-ups. The audit log takes this lock for every batch of events, on the proxy's path. Only the waits
+// between attempts (sleep) and the sweep for leftovers are asynchronous.
 
 /**
  * A lock file with no readable owner cannot be one of ours being written: ours appear with their owner already in
@@ -61,50 +94,94 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-async function readText(path: string): Promise<string | undefined> {
+function readText(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw fileIoError('read the lock file', path, error);
   }
 }
 
-/**
- * Creates the lock with its owner already in it, so a crash can never leave an empty lock: the owner is written to
- * a temporary file, which is then hard-linked to the lock's name (`link` fails with EEXIST if the lock exists, like
- * `O_EXCL`) and removed. A crash leaves at most the temporary file, removed later by {@link removeLockLeftovers}.
- */
-async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
-  const temp = `${lockPath}.${process.pid}.${owner.nonce.slice(0, 12)}.tmp`;
-  inFlight.add(temp);
+/** This process's owner file for `lockPath`, written beside it on first use (see {@link OwnerFile}). */
+function ownerFile(lockPath: string): OwnerFile {
+  const known = ownerFiles.get(lockPath);
+  if (known !== undefined) return known;
+  const owner: LockOwner = { pid: process.pid, host: hostname(), nonce: randomHex(16) };
+  const path = `${lockPath}.${process.pid}.${owner.nonce.slice(0, 12)}.tmp`;
+  inFlight.add(path);
+  let fd: number | undefined;
   try {
-    try {
-      await writeNew(temp, JSON.stringify(owner));
-    } catch (error) {
-      throw fileIoError('create the lock file', lockPath, error);
+    fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, JSON.stringify(owner));
+    const { dev, ino } = fstatSync(fd);
+    const file = { path, fd, dev, ino, nonce: owner.nonce };
+    if (!removedAtExit) {
+      removedAtExit = true;
+      process.once('exit', removeOwnerFiles);
     }
-    heldNonces.add(owner.nonce);
-    try {
-      await link(temp, lockPath);
-      return true;
-    } catch (error) {
-      heldNonces.delete(owner.nonce);
-      if (errnoCode(error) === 'EEXIST') return false;
-      throw fileIoError('create the lock file', lockPath, error);
-    }
-  } finally {
-    await unlink(temp).catch(() => undefined);
-    inFlight.delete(temp);
+    ownerFiles.set(lockPath, file);
+    return file;
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    unlinkQuietly(path);
+    inFlight.delete(path);
+    throw fileIoError('create the lock file', lockPath, error);
   }
 }
 
-async function writeNew(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'w', 0o600);
+function dropOwnerFile(lockPath: string, file: OwnerFile): void {
+  ownerFiles.delete(lockPath);
+  closeSync(file.fd);
+  unlinkQuietly(file.path);
+  inFlight.delete(file.path);
+}
+
+function removeOwnerFiles(): void {
+  for (const [lockPath, file] of ownerFiles) dropOwnerFile(lockPath, file);
+}
+
+/**
+ * Creates the lock with its owner already in it, so a crash can never leave an empty lock: this process's owner file
+ * is hard-linked to the lock's name (`link` fails with EEXIST if the lock exists, like `O_EXCL`). Its modification
+ * time is set first: a process on another host judges the lock's age by it.
+ */
+function tryCreate(lockPath: string, retried = false): boolean {
+  const file = ownerFile(lockPath);
   try {
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
+    const now = Date.now() / 1000;
+    futimesSync(file.fd, now, now);
+    linkSync(file.path, lockPath);
+    holding.add(lockPath);
+    return true;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST') return false;
+    dropOwnerFile(lockPath, file);
+    // Someone removed the owner file: it is written again, once (a removed directory fails there).
+    if (code === 'ENOENT' && !retried) return tryCreate(lockPath, true);
+    throw fileIoError('create the lock file', lockPath, error);
+  }
+}
+
+/** Whether the lock's name leads to this process's owner file: one stat. */
+function isOurs(lockPath: string): boolean {
+  const file = ownerFiles.get(lockPath);
+  if (file === undefined) return false;
+  let now: ReturnType<typeof statSync>;
+  try {
+    now = statSync(lockPath, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
+  return now !== undefined && now.ino === file.ino && now.dev === file.dev;
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
   }
 }
 
@@ -120,20 +197,21 @@ type LockState =
   | { readonly kind: 'live'; readonly pid: number | undefined }
   | { readonly kind: 'stale'; readonly text: string };
 
-async function inspectLock(lockPath: string, staleMs: number): Promise<LockState> {
-  const text = await readText(lockPath);
+function inspectLock(lockPath: string, staleMs: number): LockState {
+  const text = readText(lockPath);
   if (text === undefined) return { kind: 'gone' };
   const owner = parseOwner(text);
   if (owner !== undefined && owner.host === hostname()) {
     if (owner.pid === process.pid) {
-      return heldNonces.has(owner.nonce) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
+      const ours = holding.has(lockPath) && ownerFiles.get(lockPath)?.nonce === owner.nonce;
+      return ours ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
     }
     return isProcessAlive(owner.pid) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
   }
   // No owner we can check — another host's (judged by age), or none at all (abandoned after a short grace).
   let mtimeMs: number;
   try {
-    mtimeMs = (await stat(lockPath)).mtimeMs;
+    mtimeMs = statSync(lockPath).mtimeMs;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { kind: 'gone' };
     throw fileIoError('inspect the lock file', lockPath, error);
@@ -147,51 +225,51 @@ async function inspectLock(lockPath: string, staleMs: number): Promise<LockState
  * rename can win), and if what was moved turns out not to be the stale lock we saw, a live lock that replaced it in
  * the meantime, it is linked back (link fails rather than overwrite a newer lock).
  */
-async function breakStale(lockPath: string, staleText: string): Promise<void> {
+function breakStale(lockPath: string, staleText: string): void {
   const aside = `${lockPath}.stale-${process.pid}-${randomHex(6)}`;
   try {
-    await rename(lockPath, aside);
+    renameSync(lockPath, aside);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return;
     throw fileIoError('remove the stale lock file', lockPath, error);
   }
   try {
-    const moved = await readText(aside);
+    const moved = readText(aside);
     if (moved !== staleText) {
-      await link(aside, lockPath).catch(() => undefined);
+      try {
+        linkSync(aside, lockPath);
+      } catch {
+        // a newer lock took the name: it stays
+      }
     }
   } finally {
-    await unlink(aside).catch(() => undefined);
+    unlinkQuietly(aside);
   }
 }
 
-async function release(lockPath: string, owner: LockOwner): Promise<void> {
-  heldNonces.delete(owner.nonce);
-  const text = await readText(lockPath).catch(() => undefined);
-  if (text !== undefined && parseOwner(text)?.nonce === owner.nonce) {
-    await unlink(lockPath).catch(() => undefined);
-  }
+function release(lockPath: string): void {
+  holding.delete(lockPath);
+  if (isOurs(lockPath)) unlinkQuietly(lockPath);
 }
 
-async function acquire(lockPath: string, options: FileLockOptions): Promise<LockOwner> {
-  const owner: LockOwner = { pid: process.pid, host: hostname(), nonce: randomHex(16) };
+async function acquire(lockPath: string, options: FileLockOptions): Promise<void> {
   const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + options.timeoutMs;
   let delayMs = 2;
   for (;;) {
-    if (await tryCreate(lockPath, owner)) {
+    if (tryCreate(lockPath)) {
       // Leftovers come from crashes: looked for at most once a second per lock — not on every acquisition, which is
       // on the audit log's hot path — and at once after a stale lock (a crash) was broken.
       if (Date.now() - (swept.get(lockPath) ?? 0) > SWEEP_EVERY_MS) {
         swept.set(lockPath, Date.now());
         await removeLockLeftovers(lockPath);
       }
-      return owner;
+      return;
     }
-    const state = await inspectLock(lockPath, staleMs);
+    const state = inspectLock(lockPath, staleMs);
     if (state.kind === 'gone') continue;
     if (state.kind === 'stale') {
-      await breakStale(lockPath, state.text);
+      breakStale(lockPath, state.text);
       swept.delete(lockPath);
       continue;
     }
@@ -212,8 +290,8 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
 }
 
 /**
- * Runs `body` while holding an exclusive lock file at `lockPath`, created with `O_EXCL` and holding this process's
- * pid, host and a random nonce. A lock whose pid is dead on this host is taken as abandoned and removed; waiting for
+ * Runs `body` while holding an exclusive lock file at `lockPath`, created like `O_EXCL` and holding this process's
+ * pid, host and a random nonce (a hard link to this process's owner file beside it, which is removed at exit). A lock whose pid is dead on this host is taken as abandoned and removed; waiting for
  * a live one is bounded by `timeoutMs` and ends in `FILE_BUSY`. `body` receives a check to call right before it
  * commits, so a holder that was wrongly judged stale does not overwrite another writer's work.
  */
@@ -223,10 +301,9 @@ export function withFileLock<T>(
   body: (assertHeld: AssertLockHeld) => Promise<T>,
 ): Promise<T> {
   const run = async (): Promise<T> => {
-    const owner = await acquire(lockPath, options);
+    await acquire(lockPath, options);
     const assertHeld: AssertLockHeld = async () => {
-      const text = await readText(lockPath);
-      if (text === undefined || parseOwner(text)?.nonce !== owner.nonce) {
+      if (!isOurs(lockPath)) {
         throw new AgentSecretsError('FILE_BUSY', `lost the lock ${lockPath} before committing`, {
           hint: 'another process removed the lock; try again, nothing was written',
         });
@@ -235,7 +312,7 @@ export function withFileLock<T>(
     try {
       return await body(assertHeld);
     } finally {
-      await release(lockPath, owner);
+      release(lockPath);
     }
   };
   const previous = queues.get(lockPath) ?? Promise.resolve();
