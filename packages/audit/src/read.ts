@@ -163,8 +163,12 @@ export async function* followAudit(path: string, options: FollowOptions = {}): A
             const oldIndex = rotated.find((r) => r.ino === ino)?.index;
             // Found: it and the files rotated after it (lower indexes). Not found: it was rotated away altogether
             // (then the files that were not there before are all newer), or moved aside by hand (then none are).
+            // A rotation running while this looks can show one file under two names: each is read once, and the file
+            // opened as live is read as live below, also when it has been rotated since it was opened.
+            const once = new Set([s.ino]);
             const backlog = rotated
               .filter((r) => (oldIndex === undefined ? !older.has(r.ino) : r.index <= oldIndex))
+              .filter((r) => !once.has(r.ino) && once.add(r.ino) !== undefined)
               .reverse();
             for (const r of backlog) {
               splitter.reset();
