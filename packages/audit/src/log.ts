@@ -1,10 +1,11 @@
-import type { BigIntStats } from 'node:fs';
-import { appendFile, mkdir, rename, stat, statfs } from 'node:fs/promises';
+import { type BigIntStats, statSync } from 'node:fs';
+import { mkdir, rename, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
 import { withFileLock } from '@agentsecrets/fs';
 import { type DenialOptions, DenialSummaries } from './internal/denials.js';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
+import { LiveFile } from './internal/live-file.js';
 import { ProbeCheck } from './internal/probe.js';
 import { applyRetention } from './internal/retention.js';
 import { type AuditEvent, type AuditEventInput, validateInput } from './schema.js';
@@ -115,7 +116,10 @@ const FREE_SPACE_TTL_MS = 100;
  * The append-only, hash-chained audit log. Each line holds the hash of the line before it (`prev`) and an id derived
  * from its own content, so an edited, deleted or reordered line is found by {@link verifyAuditLog}. Several
  * processes (proxy, CLI, MCP server) append safely: each append holds an exclusive lock file while it reads the last
- * line's hash from the file's tail, rotates if the file is full, and appends whole lines in one write.
+ * line's hash from the file's tail, rotates if the file is full, and appends whole lines in one write. The common
+ * steps (a stat, one write to the file held open, an fstat) are synchronous system calls, as the lock's are (see
+ * `withFileLock`): microseconds each on the home's local filesystem, where a trip through the thread pool costs
+ * several times that; reading a tail back and rotating, which are rare, stay asynchronous.
  *
  * @example
  * ```ts
@@ -146,11 +150,13 @@ export class AuditLog {
    * no one else has written, so the next append chains from it without reading the tail back.
    */
   #tail: { readonly stamp: string; readonly prev: string } | undefined;
+  readonly #live: LiveFile;
   readonly #probes = new ProbeCheck();
   #free: { readonly at: number; readonly asked: Promise<number | undefined> } | undefined;
 
   constructor(options: AuditLogOptions) {
     this.path = options.path;
+    this.#live = new LiveFile(options.path);
     this.#maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
     this.#maxFiles = Math.max(1, Math.floor(options.maxFiles ?? 5));
     this.#keepMs = options.keepMs ?? 30 * 24 * 3600 * 1000;
@@ -208,7 +214,11 @@ export class AuditLog {
   /** Writes pending denial summaries and tries owed events once more. Rejects with `AUDIT_IO` if some stay unwritten. */
   async close(): Promise<void> {
     this.#denials?.flush();
-    await this.#flush();
+    try {
+      await this.#flush();
+    } finally {
+      this.#live.close();
+    }
   }
 
   /** Waits for everything queued, then tries the owed events; rejects with `AUDIT_IO` while some stay unwritten. */
@@ -299,7 +309,7 @@ export class AuditLog {
         { timeoutMs: this.#lockTimeoutMs, staleMs: 10_000 },
         async (assertHeld) => {
           try {
-            const { prev: first, torn } = await this.#chainTail();
+            const { prev: first, torn, live } = await this.#chainTail();
             let prev = first;
             const events: AuditEvent[] = [];
             const lines: string[] = [];
@@ -315,11 +325,8 @@ export class AuditLog {
             // A torn last line (a crash mid-write) keeps a line of its own: the newline in front stops the new
             // lines from being glued to it, the chain continues from its bytes, and the verifier names it.
             this.#tail = undefined;
-            await appendFile(this.path, `${torn ? '\n' : ''}${lines.join('\n')}\n`, {
-              mode: 0o600,
-              flag: 'a',
-            });
-            this.#tail = { stamp: stampOf(await stat(this.path, { bigint: true })), prev };
+            const after = this.#live.append(`${torn ? '\n' : ''}${lines.join('\n')}\n`, live);
+            this.#tail = { stamp: stampOf(after), prev };
             return events;
           } catch (e) {
             // assertHeld's FILE_BUSY (the lock was taken from us) is an I/O failure of the log, like any other.
@@ -342,28 +349,23 @@ export class AuditLog {
 
   /**
    * The hash of the newest line and whether the live file ends in a torn write, rotating the live file first when it
-   * is full. Runs under the lock; reads only the tail of one file.
+   * is full, and the live file's stat (undefined once rotated). Runs under the lock; reads only the tail of one file.
    */
-  async #chainTail(): Promise<{ prev: string; torn: boolean }> {
-    const now = await stat(this.path, { bigint: true }).then(
-      (s) => s,
-      (e: unknown) => {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw e;
-      },
-    );
+  async #chainTail(): Promise<{ prev: string; torn: boolean; live: BigIntStats | undefined }> {
+    const now = statSync(this.path, { bigint: true, throwIfNoEntry: false });
     const size = Number(now?.size ?? 0n);
     const full = size >= this.#maxBytes;
     // Nothing was written since this process's last append (no other writer, no rotation, no edit): it chains on.
     if (!full && now !== undefined && this.#tail?.stamp === stampOf(now))
-      return { prev: this.#tail.prev, torn: false };
+      return { prev: this.#tail.prev, torn: false, live: now };
     if (full) await this.#rotate();
-    const live = full ? undefined : await readTail(this.path);
-    if (live?.last !== undefined) return { prev: lineHash(live.last), torn: live.torn };
+    const live = full ? undefined : now;
+    const tail = live === undefined ? undefined : await readTail(this.path);
+    if (tail?.last !== undefined) return { prev: lineHash(tail.last), torn: tail.torn, live };
     // An empty or missing live file (just rotated, or a crash between rename and write): the chain continues from
     // the newest rotated file, if there is one.
     const rotated = await readTail(rotatedPath(this.path, 1));
-    return { prev: rotated.last === undefined ? GENESIS_HASH : lineHash(rotated.last), torn: false };
+    return { prev: rotated.last === undefined ? GENESIS_HASH : lineHash(rotated.last), torn: false, live };
   }
 
   async #rotate(): Promise<void> {
