@@ -17,34 +17,46 @@ function ipv4ToInt(ip: string): number {
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
-function inV4(n: number, base: string, bits: number): boolean {
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return (n & mask) >>> 0 === (ipv4ToInt(base) & mask) >>> 0;
+/** An IPv4 CIDR range as the masked base and the mask, computed once. */
+function v4Range(cidr: string): readonly [number, number] {
+  const [base, bits] = cidr.split('/') as [string, string];
+  const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
+  return [(ipv4ToInt(base) & mask) >>> 0, mask];
 }
 
 // AWS/GCP/Azure IMDS, AWS ECS task metadata, Alibaba Cloud, Azure's WireServer (168.63.129.16: a public-looking
 // address that hands out VM configuration and, with the right header, certificates).
 const V4_METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', '168.63.129.16']);
 
+/** The IPv4 ranges that are not public, first match wins. */
+const V4_CLASSES: readonly (readonly [AddressClass, readonly (readonly [number, number])[]])[] = (
+  [
+    ['unspecified', ['0.0.0.0/8']],
+    ['loopback', ['127.0.0.0/8']],
+    ['private', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']],
+    ['link-local', ['169.254.0.0/16']],
+    ['cgnat', ['100.64.0.0/10']],
+    ['multicast', ['224.0.0.0/4']],
+    [
+      'reserved',
+      [
+        '240.0.0.0/4',
+        '192.0.0.0/24',
+        '192.0.2.0/24',
+        '192.88.99.0/24',
+        '198.18.0.0/15',
+        '198.51.100.0/24',
+        '203.0.113.0/24',
+      ],
+    ],
+  ] as const
+).map(([kind, cidrs]) => [kind, cidrs.map(v4Range)] as const);
+
 function classifyV4(ip: string): AddressClass {
   if (V4_METADATA.has(ip)) return 'metadata';
   const n = ipv4ToInt(ip);
-  if (inV4(n, '0.0.0.0', 8)) return 'unspecified';
-  if (inV4(n, '127.0.0.0', 8)) return 'loopback';
-  if (inV4(n, '10.0.0.0', 8) || inV4(n, '172.16.0.0', 12) || inV4(n, '192.168.0.0', 16)) return 'private';
-  if (inV4(n, '169.254.0.0', 16)) return 'link-local';
-  if (inV4(n, '100.64.0.0', 10)) return 'cgnat';
-  if (inV4(n, '224.0.0.0', 4)) return 'multicast';
-  if (
-    inV4(n, '240.0.0.0', 4) ||
-    inV4(n, '192.0.0.0', 24) ||
-    inV4(n, '192.0.2.0', 24) ||
-    inV4(n, '192.88.99.0', 24) ||
-    inV4(n, '198.18.0.0', 15) ||
-    inV4(n, '198.51.100.0', 24) ||
-    inV4(n, '203.0.113.0', 24)
-  ) {
-    return 'reserved';
+  for (const [kind, ranges] of V4_CLASSES) {
+    for (const [base, mask] of ranges) if ((n & mask) >>> 0 === base) return kind;
   }
   return 'public';
 }
