@@ -321,6 +321,11 @@ describe('fail closed', () => {
     await expect(log.ready({ ...event(1), agent_id: undefined } as never)).rejects.toMatchObject({
       code: 'AUDIT_EVENT_INVALID',
     });
+    // Nor inside a nested field.
+    await log.ready(event(1, { claims: { transport: 'cli' } }));
+    await expect(
+      log.ready(event(1, { claims: { transport: 'cli', extra: undefined } as never })),
+    ).rejects.toMatchObject({ code: 'AUDIT_EVENT_INVALID' });
     await log.ready(event(1));
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
@@ -15,7 +15,7 @@ export const ioStats = { bytesRead: 0 };
 
 /** The hash chaining a line to the next one: sha256 of its exact bytes, newline excluded. */
 export function lineHash(line: string | Uint8Array): string {
-  return createHash('sha256').update(line).digest('hex');
+  return hash('sha256', line, 'hex');
 }
 
 /** Rotated files of a log, newest first: `audit.jsonl.1`, `audit.jsonl.2`, … */

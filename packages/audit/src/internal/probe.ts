@@ -1,25 +1,34 @@
 import { type AuditEventInput, validateInput } from '../schema.js';
 
-/** Stands for an undefined field in a probe's key: no field that validates can hold a NUL. */
-const UNDEFINED_MARK = '\u0000undefined';
+/** Whether two plain values (objects, arrays, primitives) hold the same data, with the same fields. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    if (!Object.hasOwn(b, k) || !same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+      return false;
+  }
+  return true;
+}
 
 /**
- * Validates probes (`AuditLog.ready`); the last one that passed is remembered as JSON (names and facts only, like the
- * event it stands for), so the calls of one agent with the same keys — the same probe each time — pay for it once.
+ * Validates probes (`AuditLog.ready`); a copy of the last one that passed is kept (names and facts only, like the
+ * event it stands for), so the calls of one agent with the same keys — the same probe each time — pay for it once. A
+ * field that is present but undefined counts: such a probe is not taken for one that lacks the field.
  */
 export class ProbeCheck {
-  #ok: string | undefined;
+  #ok: unknown;
 
   check(probe: AuditEventInput): void {
-    let key: string | undefined;
-    try {
-      // An undefined field is kept in the key (JSON would drop it, and the schema refuses unknown fields even so).
-      key = JSON.stringify(probe, (_, v: unknown) => (v === undefined ? UNDEFINED_MARK : v));
-    } catch {
-      key = undefined;
-    }
-    if (key !== undefined && key === this.#ok) return;
+    if (this.#ok !== undefined && same(probe, this.#ok)) return;
     validateInput(probe);
-    this.#ok = key;
+    try {
+      this.#ok = structuredClone(probe);
+    } catch {
+      this.#ok = undefined;
+    }
   }
 }
