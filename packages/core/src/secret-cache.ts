@@ -16,11 +16,16 @@ interface Snapshot {
   readonly revision: string | undefined;
 }
 
-/** Does the snapshot hold exactly these values under these names? */
+/**
+ * Does the snapshot hold exactly these values under these names? A value read from the snapshot itself (a store with
+ * a revision) is the same object and needs no comparison; one read for the call (the OS keychain) is compared in
+ * constant time.
+ */
 function holds(snapshot: Snapshot, injected: ReadonlyMap<string, InjectableSecret>): boolean {
   for (const [name, secret] of injected) {
     const held = snapshot.values.get(name);
     if (held === undefined) return false;
+    if (held === secret) continue;
     const a = held.bytes();
     const b = secret.bytes();
     const same = a.length === b.length && timingSafeEqual(a, b);
@@ -100,16 +105,17 @@ export class SecretCache {
     this.#snapshot = undefined;
   }
 
-  /**
-   * The values to inject, current for this call: a secret rotated or deleted by another process (the CLI beside a
-   * running proxy) applies to the very next request. A store with a revision says whether the kept values still hold;
-   * from one without, the injected values are read for each call.
-   */
   /** Which of these names are secrets of the project; no value is read. */
   async stored(names: readonly string[]): Promise<string[]> {
     const all = new Set(await this.#store.list(this.#project.namespace));
     return names.filter((n) => all.has(n));
   }
+
+  /**
+   * The values to inject, current for this call: a secret rotated or deleted by another process (the CLI beside a
+   * running proxy) applies to the very next request. A store with a revision says whether the kept values still hold;
+   * from one without, the injected values are read for each call.
+   */
 
   async resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
     const revision = await this.#store.revision?.();
