@@ -32,6 +32,7 @@ export const PROXY_HEADERS = {
 const PREFIX = 'x-as-';
 const INJECT_PREFIX = 'x-as-inject-';
 const lower = (name: string) => name.toLowerCase();
+const REQUEST_ID = lower(PROXY_HEADERS.requestId);
 
 /** The proxy's routes. `/health` answers without a token; `/session` is the cheap authenticated check. */
 export const PROXY_ROUTES = {
@@ -247,8 +248,8 @@ export function upstreamHeaders(
 }
 
 /** The request id header of every answer. */
-export function formatRequestId(id: string): Record<string, string> {
-  return { [lower(PROXY_HEADERS.requestId)]: id };
+export function formatRequestId(id: string): readonly [string, string] {
+  return [REQUEST_ID, id];
 }
 
 /** Whether a header is the request id (kept when an answer is replaced by an error). */

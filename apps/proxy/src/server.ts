@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -117,14 +117,14 @@ function checkCaller(req: IncomingMessage, port: number): void {
 /** A check of the session token against its SHA-256, taken once: each request hashes only what it presents. */
 function tokenCheck(token: string | null): (req: IncomingMessage) => void {
   if (token === null) return () => undefined;
-  const digest = createHash('sha256').update(token).digest();
+  const digest = hash('sha256', token, 'buffer');
   const length = Buffer.byteLength(token);
   return (req) => {
     const given = parseSessionToken(req.headers);
     // Equal digests and lengths: compared in time that depends on neither value (as constantTimeEqual does).
     const same =
       given !== undefined &&
-      timingSafeEqual(createHash('sha256').update(given).digest(), digest) &&
+      timingSafeEqual(hash('sha256', given, 'buffer'), digest) &&
       Buffer.byteLength(given) === length;
     if (!same) throw unauthorized();
   };
@@ -283,8 +283,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
   let forwardMode: ForwardProxy | undefined;
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     requests += 1;
-    for (const [name, value] of Object.entries(formatRequestId(`${idPrefix}.${requests.toString(36)}`)))
-      res.setHeader(name, value);
+    res.setHeader(...formatRequestId(`${idPrefix}.${requests.toString(36)}`));
     if (forwardMode?.isForwardRequest(req)) {
       forwardMode.request(req, res);
       return;
