@@ -190,6 +190,23 @@ describe('withFileLock', () => {
     expect(await files()).toEqual([]);
   });
 
+  it('is one lock for two spellings of its path in one process: neither takes the other for a leftover', async () => {
+    const lock = join(dir, 'v.lock');
+    let inside = 0;
+    let overlap = false;
+    const body = async (): Promise<void> => {
+      inside += 1;
+      if (inside > 1) overlap = true;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      inside -= 1;
+    };
+    await Promise.all([
+      withFileLock(lock, { timeoutMs: 5000 }, body),
+      withFileLock(`${dir}/./v.lock`, { timeoutMs: 5000 }, body),
+    ]);
+    expect(overlap).toBe(false);
+  });
+
   it('lets the body check it still holds the lock before committing', async () => {
     const lock = join(dir, 'v.lock');
     await expect(

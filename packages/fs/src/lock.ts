@@ -1,4 +1,5 @@
 import {
+  type BigIntStats,
   closeSync,
   fstatSync,
   futimesSync,
@@ -44,18 +45,19 @@ interface LockOwner {
 interface OwnerFile {
   readonly path: string;
   readonly fd: number;
-  readonly dev: number;
-  readonly ino: number;
+  readonly dev: bigint;
+  readonly ino: bigint;
   readonly nonce: string;
 }
 
 const ownerFiles = new Map<string, OwnerFile>();
 let removedAtExit = false;
 
-// The locks this process holds right now. A lock file naming our own pid that we do not hold was left by us (a
-// release that could not remove it) or by an earlier process that had the same pid (common in containers, where every
-// run is pid 1).
-const holding = new Set<string>();
+// The nonces of the owner files this process holds as a lock right now — by nonce, not by path: one lock reached
+// under two spellings of its path (a symlink, `dir/./x.lock`) is still held by us. A lock file naming our own pid
+// that we do not hold was left by us (a release that could not remove it) or by an earlier process that had the same
+// pid (common in containers, where every run is pid 1).
+const heldNonces = new Set<string>();
 
 // When this process last removed the leftovers beside each lock.
 const swept = new Map<string, number>();
@@ -114,7 +116,7 @@ function ownerFile(lockPath: string): OwnerFile {
   try {
     fd = openSync(path, 'wx', 0o600);
     writeSync(fd, JSON.stringify(owner));
-    const { dev, ino } = fstatSync(fd);
+    const { dev, ino } = fstatSync(fd, { bigint: true });
     const file = { path, fd, dev, ino, nonce: owner.nonce };
     if (!removedAtExit) {
       removedAtExit = true;
@@ -152,7 +154,7 @@ function tryCreate(lockPath: string, retried = false): boolean {
     const now = Date.now() / 1000;
     futimesSync(file.fd, now, now);
     linkSync(file.path, lockPath);
-    holding.add(lockPath);
+    heldNonces.add(file.nonce);
     return true;
   } catch (error) {
     const code = errnoCode(error);
@@ -168,9 +170,10 @@ function tryCreate(lockPath: string, retried = false): boolean {
 function isOurs(lockPath: string): boolean {
   const file = ownerFiles.get(lockPath);
   if (file === undefined) return false;
-  let now: ReturnType<typeof statSync>;
+  let now: BigIntStats | undefined;
   try {
-    now = statSync(lockPath, { throwIfNoEntry: false });
+    // As bigints: inode numbers past 2^53 (overlayfs with xino, some network filesystems) stay exact.
+    now = statSync(lockPath, { bigint: true, throwIfNoEntry: false });
   } catch {
     return false;
   }
@@ -203,8 +206,7 @@ function inspectLock(lockPath: string, staleMs: number): LockState {
   const owner = parseOwner(text);
   if (owner !== undefined && owner.host === hostname()) {
     if (owner.pid === process.pid) {
-      const ours = holding.has(lockPath) && ownerFiles.get(lockPath)?.nonce === owner.nonce;
-      return ours ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
+      return heldNonces.has(owner.nonce) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
     }
     return isProcessAlive(owner.pid) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
   }
@@ -248,7 +250,8 @@ function breakStale(lockPath: string, staleText: string): void {
 }
 
 function release(lockPath: string): void {
-  holding.delete(lockPath);
+  const file = ownerFiles.get(lockPath);
+  if (file !== undefined) heldNonces.delete(file.nonce);
   if (isOurs(lockPath)) unlinkQuietly(lockPath);
 }
 
