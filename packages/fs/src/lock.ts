@@ -96,12 +96,36 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-function readText(path: string): string | undefined {
+/**
+ * A lock as one look saw it: its text, its modification time, and which acquisition it is — device, inode and the
+ * modification time its taker set (an owner file is linked again at each acquisition, with a new time), all read
+ * through one descriptor so they belong together.
+ */
+interface SeenLock {
+  readonly text: string;
+  readonly mtimeMs: number;
+  readonly acquisition: string;
+}
+
+function acquisitionOf(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.mtimeNs}`;
+}
+
+function readLock(path: string): SeenLock | undefined {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw fileIoError('read the lock file', path, error);
+  }
+  try {
+    const s = fstatSync(fd, { bigint: true });
+    return { text: readFileSync(fd, 'utf8'), mtimeMs: Number(s.mtimeMs), acquisition: acquisitionOf(s) };
+  } catch (error) {
+    throw fileIoError('read the lock file', path, error);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -198,36 +222,30 @@ async function removeLockLeftovers(lockPath: string): Promise<void> {
 type LockState =
   | { readonly kind: 'gone' }
   | { readonly kind: 'live'; readonly pid: number | undefined }
-  | { readonly kind: 'stale'; readonly text: string };
+  | { readonly kind: 'stale'; readonly acquisition: string };
 
 function inspectLock(lockPath: string, staleMs: number): LockState {
-  const text = readText(lockPath);
-  if (text === undefined) return { kind: 'gone' };
-  const owner = parseOwner(text);
+  const seen = readLock(lockPath);
+  if (seen === undefined) return { kind: 'gone' };
+  const stale = { kind: 'stale', acquisition: seen.acquisition } as const;
+  const owner = parseOwner(seen.text);
   if (owner !== undefined && owner.host === hostname()) {
-    if (owner.pid === process.pid) {
-      return heldNonces.has(owner.nonce) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
-    }
-    return isProcessAlive(owner.pid) ? { kind: 'live', pid: owner.pid } : { kind: 'stale', text };
+    if (owner.pid === process.pid)
+      return heldNonces.has(owner.nonce) ? { kind: 'live', pid: owner.pid } : stale;
+    return isProcessAlive(owner.pid) ? { kind: 'live', pid: owner.pid } : stale;
   }
   // No owner we can check — another host's (judged by age), or none at all (abandoned after a short grace).
-  let mtimeMs: number;
-  try {
-    mtimeMs = statSync(lockPath).mtimeMs;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return { kind: 'gone' };
-    throw fileIoError('inspect the lock file', lockPath, error);
-  }
   const limit = owner === undefined ? UNREADABLE_GRACE_MS : staleMs;
-  return Date.now() - mtimeMs > limit ? { kind: 'stale', text } : { kind: 'live', pid: owner?.pid };
+  return Date.now() - seen.mtimeMs > limit ? stale : { kind: 'live', pid: owner?.pid };
 }
 
 /**
  * Removes a stale lock without racing another process that removes it too: the lock is renamed aside (only one
- * rename can win), and if what was moved turns out not to be the stale lock we saw, a live lock that replaced it in
- * the meantime, it is linked back (link fails rather than overwrite a newer lock).
+ * rename can win), and if what was moved turns out not to be the acquisition we saw — a live lock that replaced it
+ * in the meantime, or the same holder's owner file taken again — it is linked back (link fails rather than overwrite
+ * a newer lock).
  */
-function breakStale(lockPath: string, staleText: string): void {
+function breakStale(lockPath: string, acquisition: string): void {
   const aside = `${lockPath}.stale-${process.pid}-${randomHex(6)}`;
   try {
     renameSync(lockPath, aside);
@@ -236,8 +254,8 @@ function breakStale(lockPath: string, staleText: string): void {
     throw fileIoError('remove the stale lock file', lockPath, error);
   }
   try {
-    const moved = readText(aside);
-    if (moved !== staleText) {
+    const moved = statSync(aside, { bigint: true, throwIfNoEntry: false });
+    if (moved !== undefined && acquisitionOf(moved) !== acquisition) {
       try {
         linkSync(aside, lockPath);
       } catch {
@@ -272,7 +290,7 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<void
     const state = inspectLock(lockPath, staleMs);
     if (state.kind === 'gone') continue;
     if (state.kind === 'stale') {
-      breakStale(lockPath, state.text);
+      breakStale(lockPath, state.acquisition);
       swept.delete(lockPath);
       continue;
     }
