@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -111,6 +111,19 @@ describe('the writer', () => {
     await rm(path, { force: true }); // as if a crash came between the rename and the first write
     await log.append(event(8));
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true });
+  });
+
+  it('writes to the file at the path, not to one it held open that was moved aside or removed', async () => {
+    const log = new AuditLog({ path });
+    await log.append(event(1));
+    await rename(path, `${path}.aside`);
+    await log.append(event(2));
+    expect(await fileLines(`${path}.aside`)).toHaveLength(1);
+    expect((await fileLines(path)).map((l) => (JSON.parse(l) as AuditEvent).duration_ms)).toEqual([2]);
+    await rm(path);
+    await log.append(event(3));
+    expect((await fileLines(path)).map((l) => (JSON.parse(l) as AuditEvent).duration_ms)).toEqual([3]);
+    await log.close();
   });
 });
 
@@ -321,6 +334,22 @@ describe('fail closed', () => {
     await expect(log.ready({ ...event(1), agent_id: undefined } as never)).rejects.toMatchObject({
       code: 'AUDIT_EVENT_INVALID',
     });
+    // Nor one read twice with different answers: a probe whose target is valid on one read and not on the next
+    // leaves nothing that lets the invalid target through afterwards.
+    const bad = 'https://api.example.com/v1/items?token=abc';
+    for (let valid = 0; valid < 4; valid += 1) {
+      const fresh = new AuditLog({ path: `${path}.${valid}` });
+      let reads = 0;
+      const shifty = { ...event(1) };
+      Object.defineProperty(shifty, 'target', {
+        enumerable: true,
+        get: () => (reads++ < valid ? event(1).target : bad),
+      });
+      await fresh.ready(shifty).catch(() => undefined);
+      await expect(fresh.ready({ ...event(1), target: bad })).rejects.toMatchObject({
+        code: 'AUDIT_EVENT_INVALID',
+      });
+    }
     // Nor inside a nested field.
     await log.ready(event(1, { claims: { transport: 'cli' } }));
     await expect(

@@ -14,6 +14,15 @@ function same(a: unknown, b: unknown): boolean {
   return true;
 }
 
+/** A copy of plain data (objects, arrays, primitives), each field read once; anything else is kept as it is. */
+function plainCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(plainCopy);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) out[k] = plainCopy((value as Record<string, unknown>)[k]);
+  return out;
+}
+
 /**
  * Validates probes (`AuditLog.ready`); a copy of the last one that passed is kept (names and facts only, like the
  * event it stands for), so the calls of one agent with the same keys — the same probe each time — pay for it once. A
@@ -23,12 +32,11 @@ export class ProbeCheck {
   #ok: unknown;
 
   check(probe: AuditEventInput): void {
-    if (this.#ok !== undefined && same(probe, this.#ok)) return;
-    validateInput(probe);
-    try {
-      this.#ok = structuredClone(probe);
-    } catch {
-      this.#ok = undefined;
-    }
+    // One copy is read, compared and validated: an object whose getters answer differently on each read cannot pass
+    // with one set of values and be remembered with another.
+    const copy = plainCopy(probe) as AuditEventInput;
+    if (this.#ok !== undefined && same(copy, this.#ok)) return;
+    validateInput(copy);
+    this.#ok = copy;
   }
 }
