@@ -225,16 +225,16 @@ export class AuditLog {
   async #flush(): Promise<void> {
     await new Promise<AuditEvent | undefined>((resolve, reject) => {
       this.#pending.push({ fields: undefined, resolve, reject });
-      if (!this.#writing) void this.#drain();
+      this.#schedule();
     });
   }
 
   /**
    * Validates and appends one event; resolves with it as written, or with undefined when it was a denial counted into
    * a summary (see `DenialSummaries`). Rejects with `AUDIT_EVENT_INVALID` (naming the
-   * field, never its content) before anything is written, or with `AUDIT_IO`. Events appended while a write is in
-   * progress are written together by the next one, under one lock and in one `write`, in the order they were
-   * appended — so a busy proxy pays one lock per batch, not per call.
+   * field, never its content) before anything is written, or with `AUDIT_IO`. Events appended in one turn of the
+   * event loop, or while a write is in progress, are written together at its end, under one lock and in one `write`,
+   * in the order they were appended — so a busy proxy pays one lock per batch, not per call.
    */
   append(input: AuditEventInput): Promise<AuditEvent | undefined> {
     let fields: AuditEventInput;
@@ -250,12 +250,21 @@ export class AuditLog {
   #enqueue(fields: AuditEventInput): Promise<AuditEvent | undefined> {
     return new Promise<AuditEvent | undefined>((resolve, reject) => {
       this.#pending.push({ fields, resolve, reject });
-      if (!this.#writing) void this.#drain();
+      this.#schedule();
     });
   }
 
-  async #drain(): Promise<void> {
+  /**
+   * Starts a write at the end of this turn of the event loop unless one is under way: what is appended in the same
+   * turn (a proxy under load finishes many calls in one) goes in one batch, under one lock and in one write.
+   */
+  #schedule(): void {
+    if (this.#writing) return;
     this.#writing = true;
+    setImmediate(() => void this.#drain());
+  }
+
+  async #drain(): Promise<void> {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, MAX_BATCH);
       const owed = this.#owed;

@@ -440,7 +440,11 @@ export class InjectionEngine {
       source = source.pipe(stage);
     }
     source.pipe(redacting);
-    redacting.on('end', () => report({ status: 'OK', reason: null, httpStatus, redacted: redactions() > 0 }));
+    // Reported once every listener of the end has run: a transport finishing its answer there (the proxy's last
+    // write) is not held up by the audit event's validation.
+    redacting.on('end', () =>
+      queueMicrotask(() => report({ status: 'OK', reason: null, httpStatus, redacted: redactions() > 0 })),
+    );
     redacting.on('close', () => {
       // The caller went away (or a stage failed): stop the upstream transfer.
       if (!redacting.readableEnded && !failed) {
