@@ -127,7 +127,9 @@ for (const [concurrency, perRound] of [
   const cpu = (key) => median(rounds.map((r) => r[key].cpuPerRequest));
   const range = (figure, digits) =>
     `${Math.min(...rounds.map(figure)).toFixed(digits)}–${Math.max(...rounds.map(figure)).toFixed(digits)}`;
-  console.log(`  concurrency ${concurrency} (${ROUNDS} rounds of ${perRound} requests each; the median round)`);
+  console.log(
+    `  concurrency ${concurrency} (${ROUNDS} rounds of ${perRound} requests each; the median round)`,
+  );
   console.log(`    direct:           ${fmt(d)}`);
   console.log(`    agentsecrets:     ${fmt(p)}`);
   console.log(

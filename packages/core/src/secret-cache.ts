@@ -116,7 +116,6 @@ export class SecretCache {
    * running proxy) applies to the very next request. A store with a revision says whether the kept values still hold;
    * from one without, the injected values are read for each call.
    */
-
   async resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
     const revision = await this.#store.revision?.();
     const snapshot = revision === undefined ? undefined : await this.#load(false, revision);

@@ -312,9 +312,10 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<void
 
 /**
  * Runs `body` while holding an exclusive lock file at `lockPath`, created like `O_EXCL` and holding this process's
- * pid, host and a random nonce (a hard link to this process's owner file beside it, which is removed at exit). A lock whose pid is dead on this host is taken as abandoned and removed; waiting for
- * a live one is bounded by `timeoutMs` and ends in `FILE_BUSY`. `body` receives a check to call right before it
- * commits, so a holder that was wrongly judged stale does not overwrite another writer's work.
+ * pid, host and a random nonce (a hard link to this process's owner file beside it, which is removed at exit). A
+ * lock whose pid is dead on this host is taken as abandoned and removed; waiting for a live one is bounded by
+ * `timeoutMs` and ends in `FILE_BUSY`. `body` receives a check to call right before it commits, so a holder that was
+ * wrongly judged stale does not overwrite another writer's work.
  */
 export function withFileLock<T>(
   lockPath: string,
