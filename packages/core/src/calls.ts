@@ -64,11 +64,19 @@ export class Calls {
       ...useEvent(transport, [...new Set(rest.injections.map((i) => i.key))], 'OK', null),
       agent_id: agentId ?? null,
     });
-    let recorded: Promise<void> | undefined;
+    // Settles with the audit write of the call's outcome, which the engine reports once the body has ended or
+    // closed (after the end's own listeners).
+    let recordedNow: (write: Promise<void>) => void = () => undefined;
+    const recorded = new Promise<void>((resolve) => {
+      recordedNow = (write) => resolve(write);
+    });
+    // A transport that does not look (the proxy) must not turn a failed write into an unhandled rejection: the
+    // failure is reported to the audit trail's listener and the event is owed either way.
+    recorded.catch(() => {});
     const response = await this.#engine.call({
       ...rest,
       onOutcome: (outcome) => {
-        recorded = this.#audit.record({
+        const write = this.#audit.record({
           transport,
           agent_id: agentId ?? null,
           method: outcome.method,
@@ -82,18 +90,10 @@ export class Calls {
           duration_ms: outcome.durationMs,
           ...(Object.keys(claimed).length === 0 ? {} : { claims: claimed }),
         });
-        recorded.catch(() => {});
+        recordedNow(write);
       },
     });
-    const ended = new Promise<void>((resolve) => {
-      response.body.once('end', resolve);
-      response.body.once('close', resolve);
-    });
-    const settled = ended.then(() => recorded ?? Promise.resolve());
-    // A transport that does not look (the proxy) must not turn a failed write into an unhandled rejection: the
-    // failure is reported to the audit trail's listener and the event is owed either way.
-    settled.catch(() => {});
-    return { ...response, recorded: settled };
+    return { ...response, recorded };
   }
 
   /** {@link call}, with the whole body read (up to `maxBytes`, default 50 MiB) for transports that answer at once. */
