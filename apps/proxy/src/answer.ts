@@ -1,8 +1,35 @@
 // How both fronts of the proxy answer on their own (the /proxy routes in server.ts, the forward mode in forward/):
 // a JSON body, and an error in protocol.ts's format.
+import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { type AgentSecretsError, httpStatusFor } from '@agentsecrets/core';
-import { formatError, isRequestIdHeader } from './protocol.js';
+import { type AgentCallResponse, type AgentSecretsError, httpStatusFor } from '@agentsecrets/core';
+import { formatError, isRequestIdHeader, REDACTED } from './protocol.js';
+
+/**
+ * The cancel signal of a call answered on `res` (see `CallRequest.signal`): it fires when the caller goes away before
+ * the answer is complete, so a hanging upstream is not waited for until the headers timeout. An emitter rather than
+ * an AbortController, whose signal costs more to make and to listen to than the rest of a call's setup.
+ */
+export function cancelledWith(res: ServerResponse): EventEmitter {
+  const gone = new EventEmitter();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.emit('abort');
+  });
+  return gone;
+}
+
+/**
+ * Starts the answer to a call: the upstream's headers as the engine scanned them (a repeated one stays repeated),
+ * whether any was redacted, and a caller that goes away stops the upstream transfer.
+ */
+export function startAnswer(res: ServerResponse, response: AgentCallResponse): void {
+  res.on('close', () => {
+    if (!res.writableFinished) response.body.destroy();
+  });
+  for (const [name, value] of response.headers) res.appendHeader(name, value);
+  for (const [name, value] of Object.entries(REDACTED.format(response.headerRedactions > 0)))
+    res.setHeader(name, value);
+}
 
 /** A JSON answer with `status` and any `extra` headers. */
 export function sendJson(

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Agent, type ClientRequest, type IncomingMessage, request } from 'node:http';
 import type {
   AgentCallRequest,
@@ -47,6 +48,13 @@ const hasChanged = (d: unknown) => isObject(d) && typeof d.changed === 'boolean'
 const isSecretInfo = (d: unknown) =>
   isObject(d) && typeof d.name === 'string' && typeof d.releasable === 'boolean' && Array.isArray(d.bindings);
 
+/** node:http takes only an AbortSignal; a caller's emitter (see `CallRequest.signal`) is turned into one. */
+function abortSignal(signal: AbortSignal | EventEmitter): AbortSignal {
+  if (signal instanceof AbortSignal) return signal;
+  const controller = new AbortController();
+  signal.once('abort', () => controller.abort());
+  return controller.signal;
+}
 /**
  * Talks to a running proxy so that `call` and `mcp serve` need no access to the vault: the proxy holds it open.
  * Speaks the protocol of protocol.ts; the proxy's errors come back as the AgentSecretsErrors the core would have
@@ -256,7 +264,7 @@ export class ProxyClient implements CredentialClient {
       method: 'POST',
       headers,
       ...(body === undefined ? {} : { body }),
-      ...(call.signal === undefined ? {} : { signal: call.signal }),
+      ...(call.signal === undefined ? {} : { signal: abortSignal(call.signal) }),
     });
     return {
       status: res.status,

@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -149,6 +151,50 @@ describe('the proxy', () => {
       (e: unknown) => ({ error: e }),
     );
     expect('error' in failure || !('text' in failure && failure.text.includes(CANARY))).toBe(true);
+  });
+
+  it('takes only the session token itself: not one byte off, a prefix, a longer one or an empty one', async () => {
+    const token = proxy.token!;
+    const flipped = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    for (const wrong of [flipped, token.slice(0, -1), `${token}A`, '', `${token} x`]) {
+      expect((await send({ 'x-as-session-token': wrong }, { path: '/session' })).status).toBe(401);
+    }
+    expect((await send({ 'x-as-session-token': token }, { path: '/session' })).status).toBe(200);
+    expect((await send({ 'x-as-session-token': ` ${token} ` }, { path: '/session' })).status).toBe(200);
+  });
+
+  it('cancels the upstream call when the caller goes away before the answer starts', async () => {
+    // An upstream that takes the request and never answers: only the proxy closing its connection ends it.
+    let arrived: () => void = () => undefined;
+    const reached = new Promise<void>((r) => {
+      arrived = r;
+    });
+    let ended: () => void = () => undefined;
+    const closed = new Promise<void>((r) => {
+      ended = r;
+    });
+    const silent = createServer((req) => {
+      req.socket.once('close', ended);
+      arrived();
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    await core.allowlist.add([`http://127.0.0.1:${port}`], await core.unlockOwner(PASSPHRASE));
+    try {
+      const caller = new AbortController();
+      const call = request(`${proxy.url}/proxy`, {
+        headers: auth({ 'x-as-target-url': `http://127.0.0.1:${port}/wait` }),
+        signal: caller.signal,
+      }).catch(() => 'gone');
+      await reached;
+      caller.abort();
+      expect(await call).toBe('gone');
+      // Long before the 30 s headers timeout.
+      await closed;
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('lets in-flight requests finish when it stops', async () => {

@@ -1,4 +1,4 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -9,7 +9,7 @@ import {
   randomToken,
   toAgentSecretsError,
 } from '@agentsecrets/core';
-import { sendError, sendJson } from './answer.js';
+import { cancelledWith, sendError, sendJson, startAnswer } from './answer.js';
 import { capConnections, defaultConnectionCap } from './connections.js';
 import { createForwardProxy, type ForwardProxy } from './forward/front.js';
 import { RUNS_ROUTE } from './forward/wire.js';
@@ -114,19 +114,19 @@ function checkCaller(req: IncomingMessage, port: number): void {
   }
 }
 
-/** A check of the session token against its SHA-256, taken once: each request hashes only what it presents. */
+/**
+ * A check of the session token. The presented bytes are compared with the token's in time that depends only on
+ * their length, which is public (every token has the same format), never on where they differ. No digest is taken:
+ * hashing both cost more than the rest of the check on every request.
+ */
 function tokenCheck(token: string | null): (req: IncomingMessage) => void {
   if (token === null) return () => undefined;
-  const digest = hash('sha256', token, 'buffer');
-  const length = Buffer.byteLength(token);
+  const expected = Buffer.from(token, 'utf8');
   return (req) => {
     const given = parseSessionToken(req.headers);
-    // Equal digests and lengths: compared in time that depends on neither value (as constantTimeEqual does).
-    const same =
-      given !== undefined &&
-      timingSafeEqual(hash('sha256', given, 'buffer'), digest) &&
-      Buffer.byteLength(given) === length;
-    if (!same) throw unauthorized();
+    const bytes = given === undefined ? undefined : Buffer.from(given, 'utf8');
+    if (bytes === undefined || bytes.length !== expected.length || !timingSafeEqual(bytes, expected))
+      throw unauthorized();
   };
 }
 
@@ -147,14 +147,8 @@ async function forward(
   const head = parseRequestHead(req.rawHeaders, req.method);
   const hasBody =
     req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  // A caller that goes away before the answer starts cancels the upstream call too (a hanging upstream would
-  // otherwise hold it until the headers timeout).
-  const gone = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) gone.abort();
-  });
   const response = await core.call({
-    signal: gone.signal,
+    signal: cancelledWith(res),
     url: head.url,
     method: head.method,
     headers: head.headers,
@@ -168,17 +162,9 @@ async function forward(
     },
     ...(hasBody ? { body: req } : {}),
   });
-  // A caller that goes away stops the upstream transfer too.
-  res.on('close', () => {
-    if (!res.writableFinished) response.body.destroy();
-  });
-  const grouped = new Map<string, string[]>();
-  for (const [name, value] of response.headers) grouped.set(name, [...(grouped.get(name) ?? []), value]);
-  for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values);
-  // Headers are scanned before they are sent; the body is scanned while it streams, so the final answer comes
-  // as a trailer once the body is done.
-  for (const [name, value] of Object.entries(REDACTED.format(response.headerRedactions > 0)))
-    res.setHeader(name, value);
+  startAnswer(res, response);
+  // Headers are scanned before they are sent; the body is scanned while it streams, so whether it was redacted
+  // comes as a trailer once it is done.
   const trailer = canTrail(req, response.status);
   if (trailer) res.setHeader('trailer', REDACTED.trailerDeclaration);
   res.writeHead(response.status);

@@ -357,4 +357,30 @@ describe('fail closed', () => {
     ).rejects.toMatchObject({ code: 'AUDIT_EVENT_INVALID' });
     await log.ready(event(1));
   });
+
+  it('answers readyNow without waiting only while the last look found nothing owed and enough free space', async () => {
+    const log = new AuditLog({ path, lockTimeoutMs: 200 });
+    // No free-space reading yet: the answer takes a look, so readyNow sends the caller to ready().
+    expect(log.readyNow(event(1))).toBe(false);
+    await log.ready(event(1));
+    expect(log.readyNow(event(1))).toBe(true);
+    // An invalid probe throws as ready() rejects.
+    expect(() => log.readyNow({ ...event(1), extra: 1 } as never)).toThrow(
+      expect.objectContaining({ code: 'AUDIT_EVENT_INVALID' }),
+    );
+    // An event owed: not ready without trying it again.
+    await mkdir(`${path}.lock`, { recursive: true });
+    await expect(log.append(event(2))).rejects.toMatchObject({ code: 'AUDIT_IO' });
+    expect(log.readyNow(event(1))).toBe(false);
+    await rm(`${path}.lock`, { recursive: true });
+    await log.ready(event(1));
+    expect(log.readyNow(event(1))).toBe(true);
+    // Too little free space at the last look: never ready without waiting; ready() gives the reason.
+    const full = new AuditLog({ path: `${path}.full`, minFreeBytes: Number.MAX_SAFE_INTEGER });
+    await expect(full.ready(event(1))).rejects.toMatchObject({ code: 'AUDIT_IO' });
+    expect(full.readyNow(event(1))).toBe(false);
+    // A reading is good for FREE_SPACE_TTL_MS (100 ms); after that a look is due again.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(log.readyNow(event(1))).toBe(false);
+  });
 });

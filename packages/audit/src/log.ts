@@ -112,6 +112,13 @@ const MAX_BATCH = 1000;
 /** How long one free-space reading serves (see AuditLog.#freeBytes). */
 const FREE_SPACE_TTL_MS = 100;
 
+/** A free-space reading: when it was asked for, the answer to come, and the answer once it came. */
+interface FreeReading {
+  readonly at: number;
+  readonly asked: Promise<number | undefined>;
+  known?: { readonly bytes: number | undefined };
+}
+
 /**
  * The append-only, hash-chained audit log. Each line holds the hash of the line before it (`prev`) and an id derived
  * from its own content, so an edited, deleted or reordered line is found by {@link verifyAuditLog}. Several
@@ -152,7 +159,7 @@ export class AuditLog {
   #tail: { readonly stamp: string; readonly prev: string } | undefined;
   readonly #live: LiveFile;
   readonly #probes = new ProbeCheck();
-  #free: { readonly at: number; readonly asked: Promise<number | undefined> } | undefined;
+  #free: FreeReading | undefined;
 
   constructor(options: AuditLogOptions) {
     this.path = options.path;
@@ -192,21 +199,42 @@ export class AuditLog {
   }
 
   /**
+   * {@link ready} without waiting, for a caller on a hot path: true when it is known now that an event appended now
+   * can be written — nothing is owed and the free-space reading of the last FREE_SPACE_TTL_MS was enough. False when
+   * that takes a look: await {@link ready} then, which also gives the reason. Throws as ready() for an invalid probe.
+   */
+  readyNow(probe?: AuditEventInput): boolean {
+    if (probe !== undefined) this.#probes.check(probe);
+    const free = this.#free;
+    if (this.#owed.length > 0 || free?.known === undefined) return false;
+    if (performance.now() - free.at >= FREE_SPACE_TTL_MS) return false;
+    return free.known.bytes === undefined || free.known.bytes >= this.#minFreeBytes;
+  }
+
+  /**
    * Free bytes on the log's filesystem, undefined while its directory does not exist. One `statfs` answers every
    * call that starts within FREE_SPACE_TTL_MS of it: a busy proxy asks once per interval, not once per request.
    */
   #freeBytes(): Promise<number | undefined> {
     const now = performance.now();
     if (this.#free === undefined || now - this.#free.at >= FREE_SPACE_TTL_MS) {
-      const asked = statfs(dirname(this.path)).then(
-        (fs) => fs.bavail * fs.bsize,
-        (e: unknown) => {
-          // A home not created yet is created by the first append; anything else is the log failing.
-          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-          throw ioError('check free space for', this.path, e);
-        },
-      );
-      this.#free = { at: now, asked };
+      const free: FreeReading = {
+        at: now,
+        asked: statfs(dirname(this.path)).then(
+          (fs) => {
+            free.known = { bytes: fs.bavail * fs.bsize };
+            return free.known.bytes;
+          },
+          (e: unknown) => {
+            // A home not created yet is created by the first append; anything else is the log failing.
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+              throw ioError('check free space for', this.path, e);
+            free.known = { bytes: undefined };
+            return undefined;
+          },
+        ),
+      };
+      this.#free = free;
     }
     return this.#free.asked;
   }

@@ -59,6 +59,11 @@ export class AuditTrail {
     return this.#log.ready(probe);
   }
 
+  /** {@link ready} without waiting: true when the log can take the event now, false when ready() must be awaited. */
+  readyNow(probe: AuditEventInput): boolean {
+    return this.#log.readyNow(probe);
+  }
+
   /** Waits for pending writes, then writes what is owed; a failure goes to the listener, not to the caller. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#inflight]);

@@ -49,7 +49,8 @@ export class Calls {
       ...(claims?.agentId === undefined ? {} : { agent_id: claims.agentId }),
     };
     try {
-      await this.#policy.fresh();
+      // Without waiting while the policy files were looked at recently: most calls pay no promise here.
+      if (this.#policy.freshNow() === undefined) await this.#policy.fresh();
     } catch (e) {
       // A tampered or rolled-back policy refuses every call; each refusal is on the record.
       const code = toAgentSecretsError(e).code;
@@ -60,10 +61,11 @@ export class Calls {
       }
       throw e;
     }
-    await this.#audit.ready({
+    const probe = {
       ...useEvent(transport, [...new Set(rest.injections.map((i) => i.key))], 'OK', null),
       agent_id: agentId ?? null,
-    });
+    };
+    if (!this.#audit.readyNow(probe)) await this.#audit.ready(probe);
     // Settles with the audit write of the call's outcome, which the engine reports once the body has ended or
     // closed (after the end's own listeners).
     let recordedNow: (write: Promise<void>) => void = () => undefined;

@@ -23,6 +23,12 @@ export interface PolicyScope {
 
 const NO_TEAM_POLICY: TeamPolicy = { allowlist: [], bindings: new Map() };
 
+/** Where the team policy comes from (TeamSync): looked for, or taken as last looked at. */
+export interface TeamPolicySource {
+  policy(): Promise<TeamPolicy>;
+  policyNow(): TeamPolicy | undefined;
+}
+
 /**
  * The policy in force for one project: the owner-signed local policy and the team policy accepted into the vault
  * (admin-signed, verified against pinned keys), applied together. {@link fresh} looks for changes on disk; the engine
@@ -30,11 +36,11 @@ const NO_TEAM_POLICY: TeamPolicy = { allowlist: [], bindings: new Map() };
  */
 export class PolicyInForce {
   readonly #store: PolicyStore;
-  readonly #team: () => Promise<TeamPolicy>;
+  readonly #team: TeamPolicySource;
   readonly #scope: PolicyScope;
   #teamPolicy: TeamPolicy = NO_TEAM_POLICY;
 
-  constructor(store: PolicyStore, team: () => Promise<TeamPolicy>, scope: PolicyScope) {
+  constructor(store: PolicyStore, team: TeamPolicySource, scope: PolicyScope) {
     this.#store = store;
     this.#team = team;
     this.#scope = scope;
@@ -43,11 +49,22 @@ export class PolicyInForce {
   /** Loads the policy from disk if it changed; throws POLICY_SIGNATURE_INVALID or POLICY_ROLLBACK when tampered with. */
   async fresh(): Promise<EffectivePolicy> {
     await this.#store.refresh();
-    this.#teamPolicy = await this.#team();
-    return this.#current();
+    this.#teamPolicy = await this.#team.policy();
+    return this.#effective();
   }
 
-  #current(): EffectivePolicy {
+  /**
+   * {@link fresh} without waiting, for the hot path of a call: the policy in force when both files were looked at
+   * within the recheck interval, undefined when a look is due (await fresh then).
+   */
+  freshNow(): EffectivePolicy | undefined {
+    const team = this.#team.policyNow();
+    if (team === undefined || !this.#store.refreshNow()) return undefined;
+    this.#teamPolicy = team;
+    return this.#effective();
+  }
+
+  #effective(): EffectivePolicy {
     return this.#store.effective(this.#scope.workspaceId, this.#scope.projectId);
   }
 
@@ -59,9 +76,9 @@ export class PolicyInForce {
   /** What the engine reads: both policies as of the last {@link fresh}. */
   forEngine(): EnginePolicy {
     return {
-      allowlist: () => [...this.#current().allowlist, ...this.#teamPolicy.allowlist],
+      allowlist: () => [...this.#effective().allowlist, ...this.#teamPolicy.allowlist],
       bindings: (name) => [
-        ...(this.#current().bindings.get(name) ?? []),
+        ...(this.#effective().bindings.get(name) ?? []),
         ...(this.#teamPolicy.bindings.get(name) ?? []),
       ],
     };

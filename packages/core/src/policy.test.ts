@@ -8,7 +8,7 @@ import { AgentSecretsError } from '@agentsecrets/errors';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PolicyAnchor, VaultRecord } from './anchor.js';
 import { OwnerKey } from './owner.js';
-import { PolicyStore, workspacePolicy } from './policy.js';
+import { PolicyStore, RECHECK_MS, workspacePolicy } from './policy.js';
 
 let dir: string;
 let path: string;
@@ -115,5 +115,29 @@ describe('PolicyStore', () => {
     await rm(path);
     await new PolicyStore(path, other.publicKey).update(other, allow('evil.example'));
     expect(await codeOf(readFresh(other.publicKey, anchor))).toBe('POLICY_SIGNATURE_INVALID');
+  });
+
+  it('refreshes without waiting only within the recheck interval, and never keeps a policy that stopped verifying', async () => {
+    const store = new PolicyStore(path, owner.publicKey);
+    expect(store.refreshNow()).toBe(false);
+    await store.refresh();
+    expect(store.refreshNow()).toBe(true);
+    // Another process signs a change: within the interval the kept body stands, after it a look is due.
+    await new PolicyStore(path, owner.publicKey).update(owner, allow('api.example.com'));
+    expect(store.refreshNow()).toBe(true);
+    expect(store.body.workspaces).toEqual({});
+    await new Promise((r) => setTimeout(r, RECHECK_MS + 50));
+    expect(store.refreshNow()).toBe(false);
+    await store.refresh();
+    expect(store.refreshNow()).toBe(true);
+    expect(store.body.workspaces.ws?.allowlist).toEqual(['api.example.com']);
+    // Edited by hand: the look refuses it, and nothing is then served without looking again.
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    file.body.workspaces.ws.allowlist.push('evil.example');
+    await writeFile(path, JSON.stringify(file));
+    await new Promise((r) => setTimeout(r, RECHECK_MS + 50));
+    expect(await codeOf(store.refresh())).toBe('POLICY_SIGNATURE_INVALID');
+    expect(store.refreshNow()).toBe(false);
+    expect(await codeOf(store.refresh())).toBe('POLICY_SIGNATURE_INVALID');
   });
 });

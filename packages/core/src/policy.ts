@@ -172,6 +172,18 @@ export class PolicyStore {
       await this.#checkAnchor(read);
       return read;
     });
+    this.#adopt(body);
+  }
+
+  /** {@link refresh} without waiting, while the file was looked at recently; false when a look is due. */
+  refreshNow(): boolean {
+    const body = this.#file.current();
+    if (body === undefined) return false;
+    this.#adopt(body);
+    return true;
+  }
+
+  #adopt(body: PolicyBody): void {
     if (body === this.#body) return;
     this.#body = body;
     this.#effective.clear();

@@ -60,6 +60,11 @@ export class TeamPolicyView {
 
   readonly #policySeen = new Map<string, number>();
 
+  /** {@link policy} without waiting, while sync.json was looked at recently; undefined when a look is due. */
+  policyNow(): TeamPolicy | undefined {
+    return this.#cache.current();
+  }
+
   /**
    * The team policy of the selected workspace, for the engine: the one accepted into the vault, re-verified. Looked
    * at again when sync.json changes (at most every 200 ms). Nothing in a file can add a team policy: where the owner

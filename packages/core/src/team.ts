@@ -76,6 +76,11 @@ export class TeamSync {
     return this.#view.policy();
   }
 
+  /** {@link policy} without waiting, while sync.json was looked at recently; undefined when a look is due. */
+  policyNow(): TeamPolicy | undefined {
+    return this.#view.policyNow();
+  }
+
   /** The accepted team allowlist entries (canonical text), for display. */
   allowlistEntries(): Promise<string[]> {
     return teamAllowlist(this.#access.trust);

@@ -81,7 +81,7 @@ export function wireCore(opened: OpenedCore, options: WiringOptions): CoreParts 
     project: teamProject(store, projectScope, cache),
     record,
   });
-  const policy = new PolicyInForce(policyStore, () => team.policy(), scope);
+  const policy = new PolicyInForce(policyStore, team, scope);
   const engine = new InjectionEngine({
     ...options.engine,
     policy: policy.forEngine(),

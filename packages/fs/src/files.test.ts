@@ -94,11 +94,15 @@ describe('change stamps', () => {
     };
     expect(await cache.get(load)).toBe('one');
     await writeFileAtomic(path, 'two');
-    // Within the recheck interval the kept value stands, without a stat.
+    // Within the recheck interval the kept value stands, without a stat, and is there without waiting too.
     expect(await cache.get(load)).toBe('one');
+    expect(cache.current()).toBe('one');
     expect(loads).toBe(1);
     const eager = new StampedCache<string>(path, 0);
+    expect(eager.current()).toBeUndefined();
     expect(await eager.get(load)).toBe('two');
+    // Once the interval is over, a look is due: nothing is given without one.
+    expect(eager.current()).toBeUndefined();
     expect(await eager.get(load)).toBe('two');
     expect(loads).toBe(2);
     await writeFileAtomic(path, 'three');

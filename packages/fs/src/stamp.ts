@@ -23,7 +23,7 @@ export async function fileStamp(path: string): Promise<string> {
  * request in flight). A load that throws keeps nothing, so the next call loads again; {@link invalidate} forces the
  * next call to.
  */
-export class StampedCache<T> {
+export class StampedCache<T extends NonNullable<unknown>> {
   readonly #path: string;
   readonly #recheckMs: number;
   #kept: { readonly stamp: string; readonly value: T } | undefined;
@@ -35,13 +35,23 @@ export class StampedCache<T> {
     this.#recheckMs = recheckMs;
   }
 
+  /**
+   * The kept value when the file was looked at less than `recheckMs` ago — what {@link get} gives without a look —
+   * and undefined when a look is due.
+   */
+  current(): T | undefined {
+    const kept = this.#kept;
+    return kept !== undefined && performance.now() - this.#checkedAt < this.#recheckMs
+      ? kept.value
+      : undefined;
+  }
+
   /** The value for the file as it is now (or as it was at most `recheckMs` ago). */
   get(load: () => Promise<T>): Promise<T> {
-    const now = performance.now();
-    const kept = this.#kept;
-    if (kept !== undefined && now - this.#checkedAt < this.#recheckMs) return Promise.resolve(kept.value);
+    const kept = this.current();
+    if (kept !== undefined) return Promise.resolve(kept);
     if (this.#looking !== undefined) return this.#looking;
-    const looking = this.#look(load, now);
+    const looking = this.#look(load, performance.now());
     this.#looking = looking;
     const done = () => {
       if (this.#looking === looking) this.#looking = undefined;

@@ -23,8 +23,8 @@ import {
   toAgentSecretsError,
 } from '@agentsecrets/core';
 import { createLeafMinter, type LeafMinter } from '@agentsecrets/local-ca';
-import { sendError, sendJson } from '../answer.js';
-import { formatError, isProtocolHeader, REDACTED } from '../protocol.js';
+import { cancelledWith, sendError, sendJson, startAnswer } from '../answer.js';
+import { formatError, isProtocolHeader } from '../protocol.js';
 import { loadOrCreateCa } from './ca-store.js';
 import { type Run, RunRegistry } from './runs.js';
 import { parseProxyAuthorization, RUNS_ROUTE, type RunRequest, RunRequestSchema } from './wire.js';
@@ -276,12 +276,8 @@ export function createForwardProxy(options: {
           return;
         }
       }
-      const gone = new AbortController();
-      res.once('close', () => {
-        if (!res.writableFinished) gone.abort();
-      });
       const response = await core().call({
-        signal: gone.signal,
+        signal: cancelledWith(res),
         url: url.href,
         method,
         headers,
@@ -332,14 +328,7 @@ export function createForwardProxy(options: {
   }
 
   function pipeResponse(res: ServerResponse, response: AgentCallResponse): void {
-    res.on('close', () => {
-      if (!res.writableFinished) response.body.destroy();
-    });
-    const grouped = new Map<string, string[]>();
-    for (const [name, value] of response.headers) grouped.set(name, [...(grouped.get(name) ?? []), value]);
-    for (const [name, values] of grouped) res.setHeader(name, values.length === 1 ? values[0]! : values);
-    for (const [name, value] of Object.entries(REDACTED.format(response.headerRedactions > 0)))
-      res.setHeader(name, value);
+    startAnswer(res, response);
     res.writeHead(response.status);
     res.flushHeaders();
     response.body.on('error', () => res.destroy());

@@ -15,4 +15,10 @@ export {
   parseBinding,
   parseDestination,
 } from './policy.js';
-export { checkAddress, createGuardedLookup, type LookupFunction, resolveAndCheck } from './ssrf.js';
+export {
+  checkAddress,
+  checkLiteral,
+  createGuardedLookup,
+  type LookupFunction,
+  resolveAndCheck,
+} from './ssrf.js';

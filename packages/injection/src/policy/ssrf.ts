@@ -68,10 +68,24 @@ export async function resolveAndCheck(
   entry: AllowlistEntry,
   options: { lookup?: LookupFunction } = {},
 ): Promise<string[]> {
-  if (dest.hostKind !== 'name') {
-    checkAddress(dest.host, entry, dest.host);
-    return [dest.host];
-  }
+  return checkLiteral(dest, entry) ?? (await resolveName(dest, entry, options));
+}
+
+/**
+ * {@link resolveAndCheck} for an IP-literal host, which needs no lookup: checked here and now. Undefined for a name,
+ * which must be resolved first.
+ */
+export function checkLiteral(dest: Destination, entry: AllowlistEntry): string[] | undefined {
+  if (dest.hostKind === 'name') return undefined;
+  checkAddress(dest.host, entry, dest.host);
+  return [dest.host];
+}
+
+async function resolveName(
+  dest: Destination,
+  entry: AllowlistEntry,
+  options: { lookup?: LookupFunction },
+): Promise<string[]> {
   let addresses: LookupAddress[];
   try {
     addresses = await resolveAll(options.lookup ?? (dnsLookup as unknown as LookupFunction), dest.host);

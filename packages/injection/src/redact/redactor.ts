@@ -438,6 +438,7 @@ export class Redactor {
     if (this.#scanner === undefined) return { output: data, count: 0 };
     const found: number[] = [];
     this.#scanner.scan(data, true, found);
+    if (found.length === 0) return { output: data, count: 0 };
     const spans = union(found);
     return { output: assemble(data, spans), count: spans.length / 2 };
   }
