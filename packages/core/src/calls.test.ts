@@ -12,6 +12,7 @@ function heldLog() {
   const appends: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   const log = {
     ready: async () => undefined,
+    readyNow: () => false,
     close: async () => undefined,
     append: () =>
       new Promise<undefined>((resolve, reject) => {
@@ -51,7 +52,7 @@ function lateReportingEngine(body: string): InjectionEngine {
   return engine as unknown as InjectionEngine;
 }
 
-const policy = { fresh: async () => ({}) } as unknown as PolicyInForce;
+const policy = { fresh: async () => ({}), freshNow: () => undefined } as unknown as PolicyInForce;
 const request = {
   url: 'https://api.example.com/v1/x',
   method: 'GET',

@@ -12,11 +12,11 @@ export interface LazyStore extends SecretStore {
  */
 export function lazyStore(backend: BackendName, open: () => Promise<SecretStore>): LazyStore {
   let store: Promise<SecretStore> | undefined;
-  let opened = false;
+  let opened: SecretStore | undefined;
   const inner = () => {
     store ??= open().then(
       (s) => {
-        opened = true;
+        opened = s;
         return s;
       },
       (e: unknown) => {
@@ -29,7 +29,7 @@ export function lazyStore(backend: BackendName, open: () => Promise<SecretStore>
   return {
     backend,
     get opened() {
-      return opened;
+      return opened !== undefined;
     },
     get: async (ns: Namespace, name: string) => (await inner()).get(ns, name),
     set: async (ns: Namespace, name: string, value: Uint8Array | string) =>
@@ -37,8 +37,8 @@ export function lazyStore(backend: BackendName, open: () => Promise<SecretStore>
     delete: async (ns: Namespace, name: string) => (await inner()).delete(ns, name),
     list: async (ns: Namespace) => (await inner()).list(ns),
     has: async (ns: Namespace, name: string) => (await inner()).has(ns, name),
-    // Only the file vault is opened lazily, and it has a revision.
-    revision: async () => (await (await inner()).revision?.()) ?? '',
+    // Only the file vault is opened lazily, and it has a revision: asked without waiting once the vault is open.
+    revision: () => opened?.revision?.() ?? inner().then(async (s) => (await s.revision?.()) ?? ''),
   };
 }
 

@@ -52,4 +52,32 @@ describe('SecretCache', () => {
     expect(now.get('A')?.text()).toBe(B);
     expect((await cache.redactorFor(now)).redactString(`echo ${B}`).output).not.toContain(B);
   });
+
+  it('answers without waiting only while the store says at once that nothing changed', async () => {
+    const store = await storeWith({ A, B });
+    const cache = new SecretCache(store, scope, 60_000);
+    // Nothing kept yet: the values are loaded.
+    expect(cache.resolve(['A'])).toBeInstanceOf(Promise);
+    const first = await cache.resolve(['A']);
+    const redactor = await cache.redactorFor(first);
+    // Kept and current: a map and the kept redactor, no promise.
+    const kept = cache.resolve(['A']);
+    expect(kept).toBeInstanceOf(Map);
+    expect(cache.redactorFor(kept as Map<string, SecretValue>)).toBe(redactor);
+    // Changed in the store behind the cache's back (another process): loaded again, the new value injected.
+    await store.set(NS, 'A', `${B}_rotated`);
+    const changed = cache.resolve(['A']);
+    expect(changed).toBeInstanceOf(Promise);
+    expect((await changed).get('A')?.text()).toBe(`${B}_rotated`);
+    // Deleted: refused on the very next call, with or without waiting.
+    await store.delete(NS, 'A');
+    await expect(Promise.resolve().then(() => cache.resolve(['A']))).rejects.toMatchObject({
+      code: 'SECRET_NOT_FOUND',
+    });
+    // A store that cannot say at once (an unopened vault) is always waited for.
+    const slow = { ...store, revision: async () => store.revision!() as string };
+    const patient = new SecretCache(slow, scope, 60_000);
+    await patient.resolve(['B']);
+    expect(patient.resolve(['B'])).toBeInstanceOf(Promise);
+  });
 });

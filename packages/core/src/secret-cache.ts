@@ -47,6 +47,8 @@ export class SecretCache {
   readonly #project: ProjectScope;
   readonly #cacheMs: number;
   #snapshot: Promise<Snapshot> | undefined;
+  /** What `#snapshot` settled with, while it is the current one: what a call can use without waiting. */
+  #settled: Snapshot | undefined;
   /** The last redactor built and a digest of the names and values it was built from, kept across reloads. */
   #built: { readonly digest: string; readonly redactor: Redactor } | undefined;
 
@@ -63,14 +65,9 @@ export class SecretCache {
   #load(force = false, revision?: string): Promise<Snapshot> {
     const current = this.#snapshot;
     if (current !== undefined && !force) {
-      return current.then((s) => {
-        const fresh =
-          s.revision === undefined
-            ? performance.now() - s.loadedAt < this.#cacheMs
-            : revision === undefined || revision === s.revision;
-        return fresh ? s : this.#load(true, revision);
-      });
+      return current.then((s) => (this.#fresh(s, revision) ? s : this.#load(true, revision)));
     }
+    this.#settled = undefined;
     const next = (async () => {
       // Taken before the values are read: a change made meanwhile shows as a newer revision on the next call.
       const taken = revision ?? (await this.#store.revision?.());
@@ -94,15 +91,31 @@ export class SecretCache {
       return { values, redactor, loadedAt: performance.now(), revision: taken };
     })();
     this.#snapshot = next;
-    next.catch(() => {
-      if (this.#snapshot === next) this.#snapshot = undefined;
-    });
+    next.then(
+      (s) => {
+        if (this.#snapshot === next) this.#settled = s;
+      },
+      () => {
+        if (this.#snapshot === next) this.#snapshot = undefined;
+      },
+    );
     return next;
+  }
+
+  /**
+   * Whether a snapshot still holds: one from a store with a revision while that revision is current (given none,
+   * the caller only needs the set it was built from); one from a store without, for `cacheMs`.
+   */
+  #fresh(s: Snapshot, revision: string | undefined): boolean {
+    return s.revision === undefined
+      ? performance.now() - s.loadedAt < this.#cacheMs
+      : revision === undefined || revision === s.revision;
   }
 
   /** Forgets the kept values: a write through this process applies to the very next call. */
   invalidate(): void {
     this.#snapshot = undefined;
+    this.#settled = undefined;
   }
 
   /** Which of these names are secrets of the project; no value is read. */
@@ -116,18 +129,36 @@ export class SecretCache {
    * running proxy) applies to the very next request. A store with a revision says whether the kept values still hold;
    * from one without, the injected values are read for each call.
    */
-  async resolve(names: readonly string[]): Promise<Map<string, SecretValue>> {
-    const revision = await this.#store.revision?.();
-    const snapshot = revision === undefined ? undefined : await this.#load(false, revision);
+  resolve(names: readonly string[]): Map<string, SecretValue> | Promise<Map<string, SecretValue>> {
+    const revision = this.#store.revision?.();
+    // Without waiting when the store answers its revision at once and the kept values are of that revision.
+    const settled = this.#settled;
+    if (typeof revision === 'string' && settled !== undefined && settled.revision === revision) {
+      return this.#pick(names, settled);
+    }
+    return this.#resolveLoaded(names, revision);
+  }
+
+  async #resolveLoaded(
+    names: readonly string[],
+    asked: string | Promise<string> | undefined,
+  ): Promise<Map<string, SecretValue>> {
+    const revision = await asked;
+    if (revision !== undefined) return this.#pick(names, await this.#load(false, revision));
     const out = new Map<string, SecretValue>();
     for (const name of names) {
-      const value =
-        snapshot === undefined
-          ? await this.#store.get(this.#project.namespace, name)
-          : snapshot.values.get(name);
-      if (value === undefined) {
-        throw secretNotFound(this.#project.name);
-      }
+      const value = await this.#store.get(this.#project.namespace, name);
+      if (value === undefined) throw secretNotFound(this.#project.name);
+      out.set(name, value);
+    }
+    return out;
+  }
+
+  #pick(names: readonly string[], snapshot: Snapshot): Map<string, SecretValue> {
+    const out = new Map<string, SecretValue>();
+    for (const name of names) {
+      const value = snapshot.values.get(name);
+      if (value === undefined) throw secretNotFound(this.#project.name);
       out.set(name, value);
     }
     return out;
@@ -137,7 +168,15 @@ export class SecretCache {
    * The redactor for a call: the kept one while it holds the values being injected, else one loaded afresh (a value
    * changed since it was built), and if the store changed again meanwhile, one that adds the injected values.
    */
-  async redactorFor(injected: ReadonlyMap<string, InjectableSecret>): Promise<Redactor> {
+  redactorFor(injected: ReadonlyMap<string, InjectableSecret>): Redactor | Promise<Redactor> {
+    const settled = this.#settled;
+    if (settled !== undefined && this.#fresh(settled, undefined) && holds(settled, injected)) {
+      return settled.redactor;
+    }
+    return this.#redactorLoaded(injected);
+  }
+
+  async #redactorLoaded(injected: ReadonlyMap<string, InjectableSecret>): Promise<Redactor> {
     let snapshot = await this.#load();
     if (!holds(snapshot, injected)) snapshot = await this.#load(true);
     if (holds(snapshot, injected)) return snapshot.redactor;

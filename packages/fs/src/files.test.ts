@@ -76,11 +76,11 @@ describe('writeFileAtomic', () => {
 describe('change stamps', () => {
   it('fileStamp changes on every write, also of the same size, and is `missing` without a file', async () => {
     const path = join(dir, 'f');
-    expect(await fileStamp(path)).toBe('missing');
+    expect(fileStamp(path)).toBe('missing');
     await writeFileAtomic(path, 'aaaa');
-    const first = await fileStamp(path);
+    const first = fileStamp(path);
     await writeFileAtomic(path, 'bbbb');
-    expect(await fileStamp(path)).not.toBe(first);
+    expect(fileStamp(path)).not.toBe(first);
   });
 
   it('StampedCache loads again only when the file changed, looking at most every recheckMs', async () => {

@@ -1,19 +1,20 @@
-import { stat } from 'node:fs/promises';
-import { errnoCode, fileIoError } from './errors.js';
+import { type BigIntStats, statSync } from 'node:fs';
+import { fileIoError } from './errors.js';
 
 /**
  * A cheap token that changes whenever the file at `path` is replaced or written: device, inode, size, and the
  * modification and change times in nanoseconds (no process can set the change time back). `missing` when there is
- * no file. One `stat`, no read.
+ * no file. One synchronous `stat`, no read: microseconds on a local disk, where a trip through the thread pool costs
+ * several times that and a turn of the event loop besides.
  */
-export async function fileStamp(path: string): Promise<string> {
+export function fileStamp(path: string): string {
+  let s: BigIntStats | undefined;
   try {
-    const s = await stat(path, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    s = statSync(path, { bigint: true, throwIfNoEntry: false });
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return 'missing';
     throw fileIoError('look at', path, error);
   }
+  return s === undefined ? 'missing' : `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 /**
@@ -62,7 +63,7 @@ export class StampedCache<T extends NonNullable<unknown>> {
 
   async #look(load: () => Promise<T>, now: number): Promise<T> {
     const kept = this.#kept;
-    const stamp = await fileStamp(this.#path);
+    const stamp = fileStamp(this.#path);
     this.#checkedAt = now;
     if (kept !== undefined && kept === this.#kept && kept.stamp === stamp) return kept.value;
     this.#kept = undefined;

@@ -15,7 +15,7 @@ import { type AssertLockHeld, errnoCode, fileStamp, withFileLock, writeFileAtomi
 import { assertNamespace, assertSecretName, type Namespace } from '@agentsecrets/names';
 import { toOwnedBytes } from './internal/bytes.js';
 import { keychainCall } from './internal/keytar.js';
-import { asVault, vaultIoError } from './internal/vault-errors.js';
+import { asVault, asVaultNow, vaultIoError } from './internal/vault-errors.js';
 import {
   CHECK_PLAINTEXT,
   checkAad,
@@ -379,7 +379,7 @@ function createFileVaultStore(
     revision() {
       // Every write replaces the file (a new inode, a new change time that no process can set back), so one stat
       // tells whether any value may have changed, in this process or another.
-      return asVault(() => fileStamp(path));
+      return asVaultNow(() => fileStamp(path));
     },
   };
 }

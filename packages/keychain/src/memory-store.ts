@@ -72,7 +72,7 @@ export function createMemoryStore(): SecretStore {
       return spaces.get(key)?.has(name) ?? false;
     },
 
-    async revision() {
+    revision() {
       return String(changes);
     },
   };

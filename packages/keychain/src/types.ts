@@ -28,6 +28,8 @@ export interface SecretStore {
    * A cheap token (no value is read) that differs whenever any value may have changed since it was last returned,
    * whether this process or another changed it: lets a long-running process keep values and still see a rotation or
    * deletion on the next call. Left out by backends that cannot tell (the OS keychain): read the values instead.
+   * Answered without a promise where that costs no more than a stat, so it can be asked on every call without a
+   * turn of the event loop.
    */
-  revision?(): Promise<string>;
+  revision?(): string | Promise<string>;
 }

@@ -38,8 +38,13 @@ export interface EnginePolicy {
 
 /** What the engine needs from the credential store; the core supplies it. */
 export interface EngineSecrets {
-  /** Reads the named secrets; called only after policy has allowed the call. Throws SECRET_NOT_FOUND. */
-  resolve(names: readonly string[]): Promise<ReadonlyMap<string, InjectableSecret>>;
+  /**
+   * Reads the named secrets; called only after policy has allowed the call. Throws SECRET_NOT_FOUND. Answers without
+   * a promise when it need not wait (values kept and known to be current).
+   */
+  resolve(
+    names: readonly string[],
+  ): ReadonlyMap<string, InjectableSecret> | Promise<ReadonlyMap<string, InjectableSecret>>;
   /** Which of these names are secrets of the project, reading no value (asked when a call fails). */
   stored(names: readonly string[]): Promise<readonly string[]>;
   /** A redactor for every secret of the current project (the injected ones included). */
@@ -337,7 +342,9 @@ export class InjectionEngine {
           this.#options.lookup === undefined ? {} : { lookup: this.#options.lookup },
         );
       }
-      const secrets = await this.#options.secrets.resolve(keys);
+      // Not awaited when answered at once: each turn before the request is sent is a turn it waits.
+      const resolved = this.#options.secrets.resolve(keys);
+      const secrets = resolved instanceof Promise ? await resolved : resolved;
       const response = await this.#send(dest, method, request, specs, secrets, report);
       return response;
     } catch (e) {
@@ -379,7 +386,8 @@ export class InjectionEngine {
     };
     const { request: injected } = applyInjections(outbound, specs, secrets);
     injected.headers.push(['accept-encoding', 'gzip, deflate, br']);
-    const redactor = await this.#options.secrets.redactor(secrets);
+    const made = this.#options.secrets.redactor(secrets);
+    const redactor = made instanceof Promise ? await made : made;
 
     let upstream: Dispatcher.ResponseData;
     try {

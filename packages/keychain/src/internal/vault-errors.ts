@@ -23,13 +23,26 @@ export async function asVault<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (!isAgentSecretsError(error)) throw error;
-    const code =
-      error.code === 'FILE_BUSY' ? 'VAULT_BUSY' : error.code === 'FILE_IO' ? 'VAULT_UNAVAILABLE' : undefined;
-    if (code === undefined) throw error;
-    throw new AgentSecretsError(code, error.message, {
-      ...(error.hint === undefined ? {} : { hint: error.hint }),
-      cause: error.cause,
-    });
+    throw asVaultError(error);
   }
+}
+
+/** {@link asVault} for synchronous work. */
+export function asVaultNow<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw asVaultError(error);
+  }
+}
+
+function asVaultError(error: unknown): unknown {
+  if (!isAgentSecretsError(error)) return error;
+  const code =
+    error.code === 'FILE_BUSY' ? 'VAULT_BUSY' : error.code === 'FILE_IO' ? 'VAULT_UNAVAILABLE' : undefined;
+  if (code === undefined) return error;
+  return new AgentSecretsError(code, error.message, {
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+    cause: error.cause,
+  });
 }
