@@ -1,10 +1,11 @@
 import { type BigIntStats, statSync } from 'node:fs';
-import { mkdir, rename, statfs } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
 import { withFileLock } from '@agentsecrets/fs';
 import { type DenialOptions, DenialSummaries } from './internal/denials.js';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
+import { FreeSpace } from './internal/free-space.js';
 import { LiveFile } from './internal/live-file.js';
 import { ProbeCheck } from './internal/probe.js';
 import { applyRetention } from './internal/retention.js';
@@ -109,15 +110,6 @@ function causedBy(e: unknown, code: string): boolean {
 
 /** Appends written in one batch at most: bounds one write and the time one lock is held. */
 const MAX_BATCH = 1000;
-/** How long one free-space reading serves (see AuditLog.#freeBytes). */
-const FREE_SPACE_TTL_MS = 100;
-
-/** A free-space reading: when it was asked for, the answer to come, and the answer once it came. */
-interface FreeReading {
-  readonly at: number;
-  readonly asked: Promise<number | undefined>;
-  known?: { readonly bytes: number | undefined };
-}
 
 /**
  * The append-only, hash-chained audit log. Each line holds the hash of the line before it (`prev`) and an id derived
@@ -159,7 +151,7 @@ export class AuditLog {
   #tail: { readonly stamp: string; readonly prev: string } | undefined;
   readonly #live: LiveFile;
   readonly #probes = new ProbeCheck();
-  #free: FreeReading | undefined;
+  readonly #free: FreeSpace;
 
   constructor(options: AuditLogOptions) {
     this.path = options.path;
@@ -170,6 +162,9 @@ export class AuditLog {
     this.#hardMaxFiles = Math.max(this.#maxFiles, Math.floor(options.hardMaxFiles ?? 50));
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
     this.#minFreeBytes = options.minFreeBytes ?? 1024 * 1024;
+    this.#free = new FreeSpace(dirname(options.path), (e) =>
+      ioError('check free space for', options.path, e),
+    );
     this.#denials =
       options.denials === false
         ? undefined
@@ -188,7 +183,7 @@ export class AuditLog {
   async ready(probe?: AuditEventInput): Promise<void> {
     if (probe !== undefined) this.#probes.check(probe);
     if (this.#owed.length > 0) await this.#flush();
-    const free = await this.#freeBytes();
+    const free = await this.#free.bytes();
     if (free !== undefined && free < this.#minFreeBytes) {
       throw new AgentSecretsError(
         'AUDIT_IO',
@@ -200,43 +195,14 @@ export class AuditLog {
 
   /**
    * {@link ready} without waiting, for a caller on a hot path: true when it is known now that an event appended now
-   * can be written — nothing is owed and the free-space reading of the last FREE_SPACE_TTL_MS was enough. False when
+   * can be written — nothing is owed and the last free-space reading, taken within 100 ms, was enough. False when
    * that takes a look: await {@link ready} then, which also gives the reason. Throws as ready() for an invalid probe.
    */
   readyNow(probe?: AuditEventInput): boolean {
     if (probe !== undefined) this.#probes.check(probe);
-    const free = this.#free;
-    if (this.#owed.length > 0 || free?.known === undefined) return false;
-    if (performance.now() - free.at >= FREE_SPACE_TTL_MS) return false;
-    return free.known.bytes === undefined || free.known.bytes >= this.#minFreeBytes;
-  }
-
-  /**
-   * Free bytes on the log's filesystem, undefined while its directory does not exist. One `statfs` answers every
-   * call that starts within FREE_SPACE_TTL_MS of it: a busy proxy asks once per interval, not once per request.
-   */
-  #freeBytes(): Promise<number | undefined> {
-    const now = performance.now();
-    if (this.#free === undefined || now - this.#free.at >= FREE_SPACE_TTL_MS) {
-      const free: FreeReading = {
-        at: now,
-        asked: statfs(dirname(this.path)).then(
-          (fs) => {
-            free.known = { bytes: fs.bavail * fs.bsize };
-            return free.known.bytes;
-          },
-          (e: unknown) => {
-            // A home not created yet is created by the first append; anything else is the log failing.
-            if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-              throw ioError('check free space for', this.path, e);
-            free.known = { bytes: undefined };
-            return undefined;
-          },
-        ),
-      };
-      this.#free = free;
-    }
-    return this.#free.asked;
+    const free = this.#free.known();
+    if (this.#owed.length > 0 || free === undefined) return false;
+    return free.bytes === undefined || free.bytes >= this.#minFreeBytes;
   }
 
   /** Writes pending denial summaries and tries owed events once more. Rejects with `AUDIT_IO` if some stay unwritten. */
