@@ -3,7 +3,21 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { type AgentCallResponse, type AgentSecretsError, httpStatusFor } from '@agentsecrets/core';
-import { formatError, isRequestIdHeader, REDACTED } from './protocol.js';
+import { formatError, isProtocolHeader, isRequestIdHeader, REDACTED } from './protocol.js';
+
+/**
+ * A cancel signal as undici takes one: it emits `abort`, and `aborted` stays set, so a call cancelled before the
+ * upstream request is made (while it waits for DNS, say) is not made at all.
+ */
+class Cancel extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
 
 /**
  * The cancel signal of a call answered on `res` (see `CallRequest.signal`): it fires when the caller goes away before
@@ -11,11 +25,11 @@ import { formatError, isRequestIdHeader, REDACTED } from './protocol.js';
  * an AbortController, whose signal costs more to make and to listen to than the rest of a call's setup.
  */
 export function cancelledWith(res: ServerResponse): EventEmitter {
-  const gone = new EventEmitter();
+  const cancel = new Cancel();
   res.once('close', () => {
-    if (!res.writableFinished) gone.emit('abort');
+    if (!res.writableFinished) cancel.abort();
   });
-  return gone;
+  return cancel;
 }
 
 /**
@@ -26,7 +40,8 @@ export function startAnswer(res: ServerResponse, response: AgentCallResponse): v
   res.on('close', () => {
     if (!res.writableFinished) response.body.destroy();
   });
-  for (const [name, value] of response.headers) res.appendHeader(name, value);
+  // An upstream's own X-AS-* headers are not passed on: those names are the proxy's answer to its caller.
+  for (const [name, value] of response.headers) if (!isProtocolHeader(name)) res.appendHeader(name, value);
   for (const [name, value] of Object.entries(REDACTED.format(response.headerRedactions > 0)))
     res.setHeader(name, value);
 }

@@ -52,7 +52,8 @@ const isSecretInfo = (d: unknown) =>
 function abortSignal(signal: AbortSignal | EventEmitter): AbortSignal {
   if (signal instanceof AbortSignal) return signal;
   const controller = new AbortController();
-  signal.once('abort', () => controller.abort());
+  if ((signal as { aborted?: boolean }).aborted === true) controller.abort();
+  else signal.once('abort', () => controller.abort());
   return controller.signal;
 }
 /**

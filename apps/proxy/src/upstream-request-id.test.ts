@@ -1,5 +1,6 @@
-// Reproduction (attack on the hot-path change): answer headers are now appended, so an upstream's own
-// X-AS-Request-Id comes back beside the proxy's — two request ids in one answer (before, one: setHeader replaced).
+// Found by attacking the hot-path change: with answer headers appended, an upstream's own X-AS-Request-Id came back
+// beside the proxy's (two ids); before, setHeader let it replace the proxy's. An upstream's X-AS-* headers are not
+// passed on at all.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'as-upstream-id-'));
   spoofing = createServer((_req, res) => {
     res.setHeader('X-AS-Request-Id', 'req_from_upstream');
+    res.setHeader('X-AS-Error', 'UNAUTHORIZED');
     res.end('hi');
   });
   await new Promise<void>((r) => spoofing.listen(0, '127.0.0.1', r));
@@ -39,12 +41,16 @@ afterAll(async () => {
 });
 
 describe("an upstream's own X-AS-Request-Id", () => {
-  it('does not give the answer a second request id', async () => {
+  it('does not give the answer a second request id, nor pass on any X-AS- header of its own', async () => {
     const res = await request(`${proxy.url}/proxy`, {
       headers: { 'x-as-session-token': proxy.token!, 'x-as-target-url': `http://127.0.0.1:${port}/` },
     });
     await res.body.text();
     const ids = [res.headers['x-as-request-id']].flat();
     expect(ids).toHaveLength(1);
+    // The proxy's own id, not the upstream's; and no error header the upstream made up.
+    expect(ids[0]).not.toBe('req_from_upstream');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-as-error']).toBeUndefined();
   });
 });

@@ -89,8 +89,8 @@ export interface CallRequest {
   readonly body?: Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
   readonly injections: readonly InjectionSpec[];
   /**
-   * Cancels the call: an AbortSignal, or an EventEmitter that emits `abort` (as undici takes; a server making one per
-   * request pays less for an emitter than for an AbortController's signal).
+   * Cancels the call: an AbortSignal, or an EventEmitter that emits `abort` and has `aborted` true from then on (as
+   * undici takes; a server making one per request pays less for an emitter than for an AbortController's signal).
    */
   readonly signal?: AbortSignal | EventEmitter;
   /** Called exactly once when the call is over (refused, failed, or its body fully delivered). */
