@@ -111,6 +111,12 @@ describe('file vault', () => {
       seen.add(next);
     }
     expect(await a.revision!()).toBe(await a.revision!());
+    // Answered at once (one stat), and changed by a rewrite of the same size too.
+    const now = a.revision!();
+    expect(typeof now).toBe('string');
+    await b.set(NS, 'K', 'v4');
+    await b.set(NS, 'K', 'v5');
+    expect(a.revision!()).not.toBe(now);
   });
 
   it('refuses a wrong passphrase with PASSPHRASE_INCORRECT, before touching any entry', async () => {

@@ -6,6 +6,17 @@ const store = createMemoryStore();
 describeStoreContract('memory', () => store);
 
 describe('memory store', () => {
+  it('answers its revision at once, changed by every write and delete', async () => {
+    const store = createMemoryStore();
+    const first = store.revision!();
+    expect(typeof first).toBe('string');
+    await store.set({ workspace: 'w', project: 'p' }, 'K', 'one');
+    const second = store.revision!();
+    expect(second).not.toBe(first);
+    await store.delete({ workspace: 'w', project: 'p' }, 'K');
+    expect(store.revision!()).not.toBe(second);
+  });
+
   it('keeps separate stores separate', async () => {
     const a = createMemoryStore();
     const b = createMemoryStore();

@@ -15,7 +15,7 @@ import {
   parseBinding,
   parseDestination,
 } from './policy.js';
-import { createGuardedLookup, type LookupFunction, resolveAndCheck } from './ssrf.js';
+import { checkLiteral, createGuardedLookup, type LookupFunction, resolveAndCheck } from './ssrf.js';
 
 function code(fn: () => unknown): string {
   try {
@@ -256,6 +256,32 @@ describe('SSRF', () => {
         return cb(null, [{ address, family: address.includes(':') ? 6 : 4 }]);
       return cb(null, address, 4);
     };
+
+  it('pre-flight of an IP literal: checked at once, by the same rule; a name is left to the lookup', () => {
+    const literal = (url: string, list = entries) => {
+      const dest = parseDestination(url);
+      try {
+        return checkLiteral(dest, checkAllowlist(dest, list)) ?? 'NAME';
+      } catch (e) {
+        return (e as AgentSecretsError).code;
+      }
+    };
+    expect(literal('https://10.1.2.3:9000/')).toEqual(['10.1.2.3']);
+    expect(literal('https://api.allowed.com/')).toBe('NAME');
+    // Judged as a wildcard entry is (as the forward proxy judges an unlisted host): metadata and private addresses
+    // are refused without a promise, a public one passes.
+    const judged = (url: string) => {
+      const wild = { ...parseAllowlistEntry('*.unlisted.invalid'), scheme: 'https' as const };
+      try {
+        return checkLiteral(parseDestination(url), wild);
+      } catch (e) {
+        return (e as AgentSecretsError).code;
+      }
+    };
+    expect(judged('https://169.254.169.254/')).toBe('SSRF_BLOCKED');
+    expect(judged('https://[::ffff:7f00:1]/')).toBe('SSRF_BLOCKED');
+    expect(judged('https://93.184.216.34/')).toEqual(['93.184.216.34']);
+  });
 
   it('pre-flight: names resolving to private addresses need an exact entry, metadata an IP entry', async () => {
     const lookup = fake({
