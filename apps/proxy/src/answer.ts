@@ -40,7 +40,7 @@ export function startAnswer(res: ServerResponse, response: AgentCallResponse): v
   res.on('close', () => {
     if (!res.writableFinished) response.body.destroy();
   });
-  // An upstream's own X-AS-* headers are not passed on: those names are the proxy's answer to its caller.
+  // An upstream's own protocol headers are not passed on: those names are the proxy's answer to its caller.
   for (const [name, value] of response.headers) if (!isProtocolHeader(name)) res.appendHeader(name, value);
   for (const [name, value] of Object.entries(REDACTED.format(response.headerRedactions > 0)))
     res.setHeader(name, value);
