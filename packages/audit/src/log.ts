@@ -2,10 +2,11 @@ import { type BigIntStats, statSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
-import { withFileLock } from '@agentsecrets/fs';
+import { type AssertLockHeldNow, withFileLock, withFileLockNow } from '@agentsecrets/fs';
 import { type DenialOptions, DenialSummaries } from './internal/denials.js';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
 import { FreeSpace } from './internal/free-space.js';
+import { causedBy, ioError, owedError } from './internal/io-errors.js';
 import { LiveFile } from './internal/live-file.js';
 import { ProbeCheck } from './internal/probe.js';
 import { applyRetention } from './internal/retention.js';
@@ -57,18 +58,6 @@ export function serialize(event: AuditEvent): string {
   return JSON.stringify({ ts, id, prev, ...rest });
 }
 
-function ioError(action: string, path: string, cause: unknown): AgentSecretsError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  return new AgentSecretsError(
-    'AUDIT_IO',
-    `cannot ${action} the audit log ${path}${code ? ` (${code})` : ''}`,
-    {
-      hint: 'check the permissions of the AgentSecrets home and free disk space',
-      cause,
-    },
-  );
-}
-
 interface Pending {
   /** Undefined: no new event, only a try at writing the owed ones. */
   readonly fields: AuditEventInput | undefined;
@@ -76,36 +65,16 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
-function owedError(path: string, owed: number, cause: unknown): AgentSecretsError {
-  return new AgentSecretsError(
-    'AUDIT_IO',
-    `${owed} audit event${owed === 1 ? '' : 's'} could not be written to ${path}${ioCode(cause)}; calls are refused until they are`,
-    {
-      hint: 'free disk space or fix the permissions of the AgentSecrets home; the events are written as soon as it works',
-      cause,
-    },
-  );
-}
-
-function ioCode(cause: unknown): string {
-  const code =
-    (cause as NodeJS.ErrnoException | undefined)?.code ??
-    (cause as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? ` (${code})` : '';
-}
-
 /** What changes whenever the file is written or replaced: device, inode, size, modification and change times (ns). */
 function stampOf(s: BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
-/** Whether `e`, or an error it was caused by, is a system error with this code. */
-function causedBy(e: unknown, code: string): boolean {
-  for (let cur = e, depth = 0; cur !== undefined && cur !== null && depth < 8; depth += 1) {
-    if ((cur as NodeJS.ErrnoException).code === code) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
+/** Where a batch chains on: the newest line's hash, whether it was torn, and the live file's stat (if there is one). */
+interface ChainTail {
+  readonly prev: string;
+  readonly torn: boolean;
+  readonly live: BigIntStats | undefined;
 }
 
 /** Appends written in one batch at most: bounds one write and the time one lock is held. */
@@ -306,35 +275,35 @@ export class AuditLog {
   }
 
   async #writeLocked(batch: readonly AuditEventInput[]): Promise<AuditEvent[]> {
+    const lockPath = `${this.path}.lock`;
     try {
+      // The common case, without a wait or a turn of the event loop: the lock is free and the live file is as this
+      // process left it, so the chain goes on from the hash it kept.
+      const now = withFileLockNow(lockPath, (assertHeld) => {
+        const live = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+        const tail = this.#tail;
+        if (
+          live === undefined ||
+          tail === undefined ||
+          tail.stamp !== stampOf(live) ||
+          Number(live.size) >= this.#maxBytes
+        )
+          return undefined;
+        return this.#commit(batch, { prev: tail.prev, torn: false, live }, assertHeld);
+      });
+      if (now?.value !== undefined) return now.value;
       return await withFileLock(
-        `${this.path}.lock`,
+        lockPath,
         { timeoutMs: this.#lockTimeoutMs, staleMs: 10_000 },
         async (assertHeld) => {
+          let tail: ChainTail;
           try {
-            const { prev: first, torn, live } = await this.#chainTail();
-            let prev = first;
-            const events: AuditEvent[] = [];
-            const lines: string[] = [];
-            for (const fields of batch) {
-              const partial = { ts: new Date().toISOString(), prev, ...fields };
-              const event = { ...partial, id: eventId(partial) } as AuditEvent;
-              const line = serialize(event);
-              events.push(event);
-              lines.push(line);
-              prev = lineHash(line);
-            }
+            tail = await this.#chainTail();
             await assertHeld();
-            // A torn last line (a crash mid-write) keeps a line of its own: the newline in front stops the new
-            // lines from being glued to it, the chain continues from its bytes, and the verifier names it.
-            this.#tail = undefined;
-            const after = this.#live.append(`${torn ? '\n' : ''}${lines.join('\n')}\n`, live);
-            this.#tail = { stamp: stampOf(after), prev };
-            return events;
           } catch (e) {
-            // assertHeld's FILE_BUSY (the lock was taken from us) is an I/O failure of the log, like any other.
-            throw ioError(isAgentSecretsError(e) ? 'keep the lock of' : 'append to', this.path, e);
+            throw this.#commitError(e);
           }
+          return this.#commit(batch, tail, () => undefined);
         },
       );
     } catch (e) {
@@ -345,16 +314,50 @@ export class AuditLog {
       throw new AgentSecretsError(
         'AUDIT_IO',
         `cannot lock the audit log ${this.path}${busy ? ` (still held by another process after ${this.#lockTimeoutMs} ms)` : ''}`,
-        { hint: `if no agentsecrets process is running, delete ${this.path}.lock`, cause: e },
+        { hint: `if no agentsecrets process is running, delete ${lockPath}`, cause: e },
       );
     }
+  }
+
+  /**
+   * Under the lock: chains the batch on from `tail`, checks the lock is still held, and appends the lines in one
+   * write. Any failure is an `AUDIT_IO` of the log.
+   */
+  #commit(batch: readonly AuditEventInput[], tail: ChainTail, assertHeld: AssertLockHeldNow): AuditEvent[] {
+    try {
+      let prev = tail.prev;
+      const events: AuditEvent[] = [];
+      const lines: string[] = [];
+      for (const fields of batch) {
+        const partial = { ts: new Date().toISOString(), prev, ...fields };
+        const event = { ...partial, id: eventId(partial) } as AuditEvent;
+        const line = serialize(event);
+        events.push(event);
+        lines.push(line);
+        prev = lineHash(line);
+      }
+      assertHeld();
+      // A torn last line (a crash mid-write) keeps a line of its own: the newline in front stops the new lines from
+      // being glued to it, the chain continues from its bytes, and the verifier names it.
+      this.#tail = undefined;
+      const after = this.#live.append(`${tail.torn ? '\n' : ''}${lines.join('\n')}\n`, tail.live);
+      this.#tail = { stamp: stampOf(after), prev };
+      return events;
+    } catch (e) {
+      throw this.#commitError(e);
+    }
+  }
+
+  /** assertHeld's FILE_BUSY (the lock was taken from us) is an I/O failure of the log, like any other. */
+  #commitError(e: unknown): AgentSecretsError {
+    return ioError(isAgentSecretsError(e) ? 'keep the lock of' : 'append to', this.path, e);
   }
 
   /**
    * The hash of the newest line and whether the live file ends in a torn write, rotating the live file first when it
    * is full, and the live file's stat (undefined once rotated). Runs under the lock; reads only the tail of one file.
    */
-  async #chainTail(): Promise<{ prev: string; torn: boolean; live: BigIntStats | undefined }> {
+  async #chainTail(): Promise<ChainTail> {
     const now = statSync(this.path, { bigint: true, throwIfNoEntry: false });
     const size = Number(now?.size ?? 0n);
     const full = size >= this.#maxBytes;

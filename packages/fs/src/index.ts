@@ -10,6 +10,12 @@ export { writeFileAtomic } from './atomic-write.js';
 export { errnoCode, fileIoError } from './errors.js';
 export { type HomePaths, resolveHome } from './home.js';
 export { type JsonSchema, readJsonFile, writeJsonFile } from './json.js';
-export { type AssertLockHeld, type FileLockOptions, withFileLock } from './lock.js';
+export {
+  type AssertLockHeld,
+  type AssertLockHeldNow,
+  type FileLockOptions,
+  withFileLock,
+  withFileLockNow,
+} from './lock.js';
 export { isProcessAlive } from './process.js';
 export { fileStamp, StampedCache } from './stamp.js';

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withFileLock } from './lock.js';
+import { withFileLock, withFileLockNow } from './lock.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -220,6 +221,68 @@ describe('withFileLock', () => {
       }),
     ).rejects.toMatchObject({ code: 'FILE_BUSY' });
     // Releasing does not remove a lock that is not ours.
+    expect(await files()).toEqual(['v.lock']);
+  });
+});
+
+describe('withFileLockNow', () => {
+  /** The turn in which withFileLock's bookkeeping of a finished body is done. */
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+  /** A lock this process has taken once (so no look for leftovers is due for a second). */
+  async function swept(): Promise<string> {
+    const lock = join(dir, 'v.lock');
+    await withFileLock(lock, { timeoutMs: 1000 }, async () => undefined);
+    await settled();
+    return lock;
+  }
+
+  it('runs the body at once under the lock and removes it afterwards, also when the body throws', async () => {
+    const lock = await swept();
+    const seen = withFileLockNow(lock, () => files());
+    expect(await seen?.value).toEqual(['v.lock']);
+    expect(await files()).toEqual([]);
+    expect(() =>
+      withFileLockNow(lock, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(await files()).toEqual([]);
+  });
+
+  it('runs nothing when the lock would take a wait or a look: held by a live process, held in this one, or not swept yet', async () => {
+    let ran = 0;
+    const body = () => {
+      ran += 1;
+    };
+    expect(withFileLockNow(join(dir, 'fresh.lock'), body)).toBeUndefined();
+    const lock = await swept();
+    await writeFile(lock, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'live' }));
+    expect(withFileLockNow(lock, body)).toBeUndefined();
+    expect(await files()).toEqual(['v.lock']);
+    await rm(lock);
+    let inside: unknown;
+    await withFileLock(lock, { timeoutMs: 1000 }, async () => {
+      inside = withFileLockNow(lock, body);
+    });
+    expect(inside).toBeUndefined();
+    expect(ran).toBe(0);
+    await settled();
+    expect(withFileLockNow(lock, body)).toEqual({ value: undefined });
+    expect(ran).toBe(1);
+  });
+
+  it('lets the body check it still holds the lock', async () => {
+    const lock = await swept();
+    expect(() =>
+      withFileLockNow(lock, (assertHeld) => {
+        assertHeld();
+        renameSync(lock, `${lock}.aside`);
+        writeFileSync(lock, JSON.stringify({ pid: process.ppid, host: hostname(), nonce: 'thief' }));
+        rmSync(`${lock}.aside`);
+        assertHeld();
+      }),
+    ).toThrow(expect.objectContaining({ code: 'FILE_BUSY' }));
     expect(await files()).toEqual(['v.lock']);
   });
 });

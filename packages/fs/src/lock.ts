@@ -31,6 +31,9 @@ export interface FileLockOptions {
 /** Checks, just before a commit, that the lock is still ours; throws `FILE_BUSY` when it is not. */
 export type AssertLockHeld = () => Promise<void>;
 
+/** {@link AssertLockHeld} for a body that runs at once (see {@link withFileLockNow}). */
+export type AssertLockHeldNow = () => void;
+
 interface LockOwner {
   readonly pid: number;
   readonly host: string;
@@ -310,6 +313,34 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<void
   }
 }
 
+function assertOurs(lockPath: string): void {
+  if (!isOurs(lockPath)) {
+    throw new AgentSecretsError('FILE_BUSY', `lost the lock ${lockPath} before committing`, {
+      hint: 'another process removed the lock; try again, nothing was written',
+    });
+  }
+}
+
+/**
+ * {@link withFileLock} without waiting, for a hot path: when the lock can be taken at once — nothing in this process
+ * holds or waits for it, no other process holds it, and no look for leftovers is due — runs `body` under it
+ * synchronously and returns `{ value }` with what it returned. Returns undefined, without running `body`, when the
+ * lock would take a wait or a look: take it with {@link withFileLock} then. Throws as withFileLock does when the lock
+ * file cannot be created, and what `body` throws (the lock is released either way).
+ */
+export function withFileLockNow<T>(
+  lockPath: string,
+  body: (assertHeld: AssertLockHeldNow) => T,
+): { value: T } | undefined {
+  if (queues.has(lockPath) || Date.now() - (swept.get(lockPath) ?? 0) > SWEEP_EVERY_MS) return undefined;
+  if (!tryCreate(lockPath)) return undefined;
+  try {
+    return { value: body(() => assertOurs(lockPath)) };
+  } finally {
+    release(lockPath);
+  }
+}
+
 /**
  * Runs `body` while holding an exclusive lock file at `lockPath`, created like `O_EXCL` and holding this process's
  * pid, host and a random nonce (a hard link to this process's owner file beside it, which is removed at exit). A
@@ -324,13 +355,7 @@ export function withFileLock<T>(
 ): Promise<T> {
   const run = async (): Promise<T> => {
     await acquire(lockPath, options);
-    const assertHeld: AssertLockHeld = async () => {
-      if (!isOurs(lockPath)) {
-        throw new AgentSecretsError('FILE_BUSY', `lost the lock ${lockPath} before committing`, {
-          hint: 'another process removed the lock; try again, nothing was written',
-        });
-      }
-    };
+    const assertHeld: AssertLockHeld = async () => assertOurs(lockPath);
     try {
       return await body(assertHeld);
     } finally {

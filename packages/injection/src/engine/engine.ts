@@ -418,20 +418,13 @@ export class InjectionEngine {
       );
     }
     // Header names are scanned too: a header whose name holds a credential is dropped (a name cannot hold a marker).
-    let headerRedactions = 0;
-    const headers: [string, string][] = [];
-    for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name) || name === 'content-encoding') continue;
-      if (redactor.redactString(name).count > 0) {
-        headerRedactions += 1;
-        continue;
-      }
-      for (const v of Array.isArray(value) ? value : [value]) {
-        const { output, count } = redactor.redactString(v);
-        headerRedactions += count;
-        headers.push([name, output]);
-      }
-    }
+    const { headers, count: headerRedactions } = redactor.redactHeaders(
+      Object.entries(upstream.headers).flatMap(([name, value]) =>
+        value === undefined || HOP_BY_HOP.has(name) || name === 'content-encoding'
+          ? []
+          : [[name, value] as const],
+      ),
+    );
 
     const redacting = redactor.createStream();
     const stages: NodeJS.ReadWriteStream[] = [];

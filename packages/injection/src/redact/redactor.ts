@@ -451,6 +451,43 @@ export class Redactor {
   }
 
   /**
+   * Redacts header values, and drops each header whose name holds a match (a name cannot carry a marker); `count`
+   * counts both. Names and values are first scanned together, joined by NUL bytes (no header holds one), and each
+   * on its own only when that scan found something: a response with clean headers costs one scan, not two per header.
+   */
+  redactHeaders(headers: Iterable<readonly [string, string | readonly string[]]>): {
+    headers: [string, string][];
+    count: number;
+  } {
+    const flat: [string, string][] = [];
+    const names: string[] = [];
+    for (const [name, value] of headers) {
+      names.push(name);
+      for (const v of typeof value === 'string' ? [value] : value) flat.push([name, v]);
+    }
+    const scanner = this.#scanner;
+    if (scanner === undefined) return { headers: flat, count: 0 };
+    const found: number[] = [];
+    scanner.scan(Buffer.from([...names, ...flat.map(([, v]) => v)].join('\0'), 'utf8'), true, found);
+    if (found.length === 0) return { headers: flat, count: 0 };
+    let count = 0;
+    const dropped = new Set<string>();
+    for (const name of names) {
+      if (this.redactString(name).count === 0) continue;
+      count += 1;
+      dropped.add(name);
+    }
+    const kept: [string, string][] = [];
+    for (const [name, value] of flat) {
+      if (dropped.has(name)) continue;
+      const { output, count: n } = this.redactString(value);
+      count += n;
+      kept.push([name, output]);
+    }
+    return { headers: kept, count };
+  }
+
+  /**
    * A new redacting Transform with its own state. What it has let go at any moment depends only on where line
    * breaks stand, how many bytes have arrived and when — never on whether they match a secret — so holding back
    * cannot tell a client which bytes begin one. It lets go of:
