@@ -14,6 +14,7 @@ import {
   parseRequestHead,
   parseSessionToken,
   REDACTED,
+  routeOf,
   upstreamHeaders,
 } from './protocol.js';
 
@@ -187,5 +188,47 @@ describe('proxy protocol', () => {
         ['X-Ask', '2'],
       ]),
     ).toEqual([['X-Ask', '2']]);
+  });
+
+  it('reads a route as a URL parser does, with or without parsing: dot segments, slashes, queries, escapes', () => {
+    const parsed = (target: string) => {
+      try {
+        return new URL(target, 'http://proxy').pathname;
+      } catch {
+        return 'INVALID_ARGUMENT';
+      }
+    };
+    const routed = (target: string) => codeOf(() => routeOf(target)) ?? routeOf(target);
+    const targets = [
+      '/proxy',
+      '/secrets/diff',
+      '/a_b-C9',
+      '/',
+      '/proxy/',
+      '//proxy',
+      '/proxy/../health',
+      '/./proxy',
+      '/proxy?x=1',
+      '/proxy#f',
+      '/%70roxy',
+      '/proxy;x',
+      '/proxy\\x',
+      '/PROXY',
+      '/pr oxy',
+      '/proxy/.',
+      '/é',
+      'proxy',
+      '//[',
+    ];
+    for (const target of targets) expect(routed(target), target).toBe(parsed(target));
+    expect(routed('//[')).toBe('INVALID_ARGUMENT');
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'/._-a?#%;\\:[ '.split('')), maxLength: 12 }),
+        (tail) => {
+          expect(routed(`/${tail}`)).toBe(parsed(`/${tail}`));
+        },
+      ),
+    );
   });
 });

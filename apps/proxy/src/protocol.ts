@@ -50,6 +50,25 @@ export const PROXY_ROUTES = {
 /** A hint naming how to call the proxy, for errors about its routes. */
 export const PROXY_USAGE_HINT = `send requests to ${PROXY_ROUTES.proxy} with ${PROXY_HEADERS.targetUrl}`;
 
+/** A request target made of plain segments (letters, digits, `-`, `_`), which a URL parser leaves as it is. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+$/;
+
+/**
+ * The route a request target asks for: its path, as a URL parser reads it (dot segments resolved, the query left
+ * off). A plain path is its own (no parser is made for it: every request pays this). Throws INVALID_ARGUMENT for a
+ * target no URL parser accepts.
+ */
+export function routeOf(target: string): string {
+  if (PLAIN_PATH.test(target)) return target;
+  try {
+    return new URL(target, 'http://proxy').pathname;
+  } catch {
+    throw new AgentSecretsError('INVALID_ARGUMENT', 'the request target is not a valid path', {
+      hint: PROXY_USAGE_HINT,
+    });
+  }
+}
+
 /**
  * Whether a header belongs to the protocol (or to the proxy hop): such a header is a directive to the proxy, so a
  * caller's header of that name is never forwarded upstream, never taken as a directive, and never injected into.

@@ -20,6 +20,7 @@ import {
   parseRequestHead,
   parseSessionToken,
   REDACTED,
+  routeOf,
   unauthorized,
 } from './protocol.js';
 import { proxyUrl } from './state.js';
@@ -63,17 +64,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 function refused(message: string, hint: string): AgentSecretsError {
   return new AgentSecretsError('REQUEST_REFUSED', message, { hint });
-}
-
-/** The path of a request target; a target no URL parser accepts is the client's error, answered 400. */
-function routeOf(req: IncomingMessage): string {
-  try {
-    return new URL(req.url ?? '/', 'http://proxy').pathname;
-  } catch {
-    throw new AgentSecretsError('INVALID_ARGUMENT', 'the request target is not a valid path', {
-      hint: PROXY_USAGE_HINT,
-    });
-  }
 }
 
 /**
@@ -275,7 +265,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Run
       return;
     }
     (async () => {
-      const path = routeOf(req);
+      const path = routeOf(req.url ?? '/');
       checkCaller(req, port);
       if (path === PROXY_ROUTES.health && req.method === 'GET') {
         sendJson(res, 200, { status: 'ok' });

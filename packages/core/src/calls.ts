@@ -43,7 +43,7 @@ export class Calls {
    * or this call's event would not validate — the call is refused with AUDIT_IO before anything is read or sent.
    */
   async call(request: AgentCallRequest): Promise<AgentCallResponse> {
-    const { transport, agentId, claims, ...rest } = request;
+    const { transport, agentId, claims } = request;
     const claimed = {
       ...(claims?.transport === undefined ? {} : { transport: claims.transport }),
       ...(claims?.agentId === undefined ? {} : { agent_id: claims.agentId }),
@@ -62,7 +62,7 @@ export class Calls {
       throw e;
     }
     const probe = {
-      ...useEvent(transport, [...new Set(rest.injections.map((i) => i.key))], 'OK', null),
+      ...useEvent(transport, [...new Set(request.injections.map((i) => i.key))], 'OK', null),
       agent_id: agentId ?? null,
     };
     if (!this.#audit.readyNow(probe)) await this.#audit.ready(probe);
@@ -75,8 +75,9 @@ export class Calls {
     // A transport that does not look (the proxy) must not turn a failed write into an unhandled rejection: the
     // failure is reported to the audit trail's listener and the event is owed either way.
     recorded.catch(() => {});
+    // The request goes to the engine as it came (one copy: the engine reads none of the fields only the core knows).
     const response = await this.#engine.call({
-      ...rest,
+      ...request,
       onOutcome: (outcome) => {
         const write = this.#audit.record({
           transport,
