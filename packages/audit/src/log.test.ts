@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -144,6 +144,18 @@ describe('the lock', () => {
     } finally {
       holder.kill();
     }
+  });
+
+  it('names the live file, not the lock, when the file cannot be looked at under a free lock', async () => {
+    const log = new AuditLog({ path });
+    await log.append(event(1));
+    await rm(path);
+    await symlink(path, path); // a loop: ELOOP
+    const err = await log
+      .append(event(2))
+      .then(undefined, (e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: 'AUDIT_IO', message: expect.stringContaining('cannot append to') });
+    expect(err?.message).toContain('ELOOP');
   });
 
   it('takes over a lock left by a process that died', async () => {

@@ -280,7 +280,12 @@ export class AuditLog {
       // The common case, without a wait or a turn of the event loop: the lock is free and the live file is as this
       // process left it, so the chain goes on from the hash it kept.
       const now = withFileLockNow(lockPath, (assertHeld) => {
-        const live = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+        let live: BigIntStats | undefined;
+        try {
+          live = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+        } catch (e) {
+          throw this.#commitError(e);
+        }
         const tail = this.#tail;
         if (
           live === undefined ||

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,8 +239,9 @@ describe('withFileLockNow', () => {
 
   it('runs the body at once under the lock and removes it afterwards, also when the body throws', async () => {
     const lock = await swept();
-    const seen = withFileLockNow(lock, () => files());
-    expect(await seen?.value).toEqual(['v.lock']);
+    // Read inside the body, synchronously: the body runs and the lock is released before anything awaits.
+    const seen = withFileLockNow(lock, () => readdirSync(dir).filter((n) => !n.includes(`.${process.pid}.`)));
+    expect(seen?.value).toEqual(['v.lock']);
     expect(await files()).toEqual([]);
     expect(() =>
       withFileLockNow(lock, () => {
