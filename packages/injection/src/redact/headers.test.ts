@@ -7,17 +7,23 @@ type Headers = [string, string | string[]][];
 
 const secret = (name: string, value: string) => ({ name, bytes: () => Buffer.from(value, 'latin1') });
 
-/** What redactHeaders must give: every name and every value scanned on its own (how it was done before). */
+/** A header's text scanned as the bytes it stands for (latin1: one character per byte, as a parser gives it). */
+function scan(redactor: Redactor, text: string): { output: string; count: number } {
+  const { output, count } = redactor.redactBuffer(Buffer.from(text, 'latin1'));
+  return { output: output.toString('latin1'), count };
+}
+
+/** What redactHeaders must give: every name and every value scanned on its own. */
 function oneByOne(redactor: Redactor, headers: Headers): { headers: [string, string][]; count: number } {
   let count = 0;
   const out: [string, string][] = [];
   for (const [name, value] of headers) {
-    if (redactor.redactString(name).count > 0) {
+    if (scan(redactor, name).count > 0) {
       count += 1;
       continue;
     }
     for (const v of typeof value === 'string' ? [value] : value) {
-      const r = redactor.redactString(v);
+      const r = scan(redactor, v);
       count += r.count;
       out.push([name, r.output]);
     }
@@ -67,6 +73,18 @@ describe('Redactor.redactHeaders', () => {
     });
   });
 
+  it('reads header text as the bytes it stands for: latin1 from a parser, UTF-8 beyond a byte', () => {
+    const value = 'pässwort-Ünïcode-0123';
+    const unicode = new Redactor([{ name: 'U', bytes: () => Buffer.from(value, 'utf8') }]);
+    const asParsed = `seen ${Buffer.from(value, 'utf8').toString('latin1')} here`;
+    const got = unicode.redactHeaders([['x-echo', asParsed]]);
+    expect(got.count).toBe(1);
+    expect(Buffer.from(got.headers[0]![1], 'latin1').includes(Buffer.from(value, 'utf8'))).toBe(false);
+    const beyond = unicode.redactHeaders([['x-echo', `€ ${value}`]]);
+    expect(beyond.count).toBe(1);
+    expect(beyond.headers[0]![1]).not.toContain(value);
+  });
+
   it('gives what scanning each name and value on its own gives, for any headers and encoded secrets', () => {
     const visible = fc.string({
       unit: fc.constantFrom(...'abcXYZ019 -_.:/=+%&;"\\'.split('')),
@@ -99,5 +117,61 @@ describe('Redactor.redactHeaders', () => {
       ),
       { numRuns: 500 },
     );
+  });
+
+  it('gives the same after any partial escape or long filler in the header before it', () => {
+    const values = ['sk_live_Abc/12+x=Y"z', 'p@ss w\\rd&<x>%41+é"/\'', 'tok+en/with=pad=='];
+    const hostile = new Redactor(
+      values.map((v, i) => secret(`S${i}`, Buffer.from(v, 'utf8').toString('latin1'))),
+    );
+    const forms = values.flatMap((v) => {
+      const t = Buffer.from(v, 'utf8').toString('latin1');
+      return [t, ...deterministic.map((e) => e.encode(t)).filter((f): f is string => f !== undefined)];
+    });
+    const endings = [
+      '\\',
+      '\\u',
+      '\\u00',
+      '\\uD83D\\u',
+      '%',
+      '%4',
+      '%25',
+      '%5C',
+      '%5c%75',
+      '&',
+      '&#',
+      '&#x4',
+      '&amp;#',
+      '&#92;u00',
+      '+',
+      '==',
+      'QUJD',
+      '\xff',
+      'a\t',
+      'x'.repeat(9000),
+    ];
+    let cases = 0;
+    for (const form of forms) {
+      expect(scan(hostile, form).count, form).toBeGreaterThan(0);
+      for (const end of endings) {
+        for (const headers of [
+          [
+            ['x-a', `q${end}`],
+            ['x-b', form],
+          ],
+          [['x-a', [`q${end}`, form]]],
+          [
+            [`x-${end.replace(/[^a-z0-9%&#+]/gi, '').slice(0, 40)}`, 'v'],
+            ['x-b', form],
+          ],
+        ] as Headers[]) {
+          expect(hostile.redactHeaders(headers), JSON.stringify(headers).slice(0, 200)).toEqual(
+            oneByOne(hostile, headers),
+          );
+          cases += 1;
+        }
+      }
+    }
+    expect(cases).toBeGreaterThan(1000);
   });
 });

@@ -51,6 +51,14 @@ const LF = 0x0a;
 /** A piece of a chunk this long goes out as a view of it; shorter pieces in a row are joined into one buffer. */
 const UNCOPIED = 4096;
 
+/**
+ * How a header string maps to the bytes it stands for: latin1 (a header is bytes, and HTTP parsers give each as one
+ * character), or UTF-8 for a string holding a character no single byte can be (not from a parser).
+ */
+function headerEncoding(text: string): BufferEncoding {
+  return /[\u0100-\uffff]/.test(text) ? 'utf8' : 'latin1';
+}
+
 function asBuffer(input: Uint8Array): Buffer {
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
@@ -443,7 +451,7 @@ export class Redactor {
     return { output: assemble(data, spans), count: spans.length / 2 };
   }
 
-  /** Redacts a string, such as a header value, as its UTF-8 bytes. */
+  /** Redacts a string as its UTF-8 bytes (a response's headers: {@link redactHeaders}). */
   redactString(input: string): { output: string; count: number } {
     if (this.#scanner === undefined) return { output: input, count: 0 };
     const { output, count } = this.redactBuffer(Buffer.from(input, 'utf8'));
@@ -452,8 +460,10 @@ export class Redactor {
 
   /**
    * Redacts header values, and drops each header whose name holds a match (a name cannot carry a marker); `count`
-   * counts both. Names and values are first scanned together, joined by NUL bytes (no header holds one), and each
-   * on its own only when that scan found something: a response with clean headers costs one scan, not two per header.
+   * counts both. Header text is read as the bytes it stands for: latin1, one character per byte, as HTTP parsers give
+   * it and as Node writes it back (see {@link headerEncoding}). Names and values are first scanned together, joined by
+   * NUL bytes (no header holds one), and each on its own only when that scan found something: a response with clean
+   * headers costs one scan, not two per header.
    */
   redactHeaders(headers: Iterable<readonly [string, string | readonly string[]]>): {
     headers: [string, string][];
@@ -467,24 +477,31 @@ export class Redactor {
     }
     const scanner = this.#scanner;
     if (scanner === undefined) return { headers: flat, count: 0 };
+    const joined = [...names, ...flat.map(([, v]) => v)].join('\0');
     const found: number[] = [];
-    scanner.scan(Buffer.from([...names, ...flat.map(([, v]) => v)].join('\0'), 'utf8'), true, found);
+    scanner.scan(Buffer.from(joined, headerEncoding(joined)), true, found);
     if (found.length === 0) return { headers: flat, count: 0 };
     let count = 0;
     const dropped = new Set<string>();
     for (const name of names) {
-      if (this.redactString(name).count === 0) continue;
+      if (this.#redactHeaderText(name).count === 0) continue;
       count += 1;
       dropped.add(name);
     }
     const kept: [string, string][] = [];
     for (const [name, value] of flat) {
       if (dropped.has(name)) continue;
-      const { output, count: n } = this.redactString(value);
+      const { output, count: n } = this.#redactHeaderText(value);
       count += n;
       kept.push([name, output]);
     }
     return { headers: kept, count };
+  }
+
+  #redactHeaderText(text: string): { output: string; count: number } {
+    const encoding = headerEncoding(text);
+    const { output, count } = this.redactBuffer(Buffer.from(text, encoding));
+    return { output: count === 0 ? text : output.toString(encoding), count };
   }
 
   /**
