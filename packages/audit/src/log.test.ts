@@ -151,9 +151,10 @@ describe('the lock', () => {
     await log.append(event(1));
     await rm(path);
     await symlink(path, path); // a loop: ELOOP
-    const err = await log
-      .append(event(2))
-      .then(undefined, (e: unknown) => e as { code: string; message: string });
+    const err = await log.append(event(2)).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
     expect(err).toMatchObject({ code: 'AUDIT_IO', message: expect.stringContaining('cannot append to') });
     expect(err?.message).toContain('ELOOP');
   });
