@@ -3,6 +3,7 @@ import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withFileLock, withFileLockNow } from './lock.js';
 
@@ -114,20 +115,33 @@ describe('withFileLock', () => {
 
   it('never shows an empty lock: the owner is in the lock file from the moment it exists', async () => {
     const lock = join(dir, 'v.lock');
-    const seen: string[] = [];
-    let stop = false;
-    const watcher = (async () => {
-      while (!stop) {
-        const text = await readFile(lock, 'utf8').catch(() => undefined);
-        if (text !== undefined) seen.push(text);
-        await new Promise((resolve) => setImmediate(resolve));
+    // A thread of its own reads the lock in a tight loop, at the same time as it is created and removed.
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const watcher = new Worker(
+      `const { readFileSync } = require('node:fs');
+      const { workerData, parentPort } = require('node:worker_threads');
+      const seen = new Set();
+      while (Atomics.load(workerData.stop, 0) === 0) {
+        try { seen.add(readFileSync(workerData.lock, 'utf8')); } catch {}
       }
-    })();
-    for (let i = 0; i < 200; i += 1) await withFileLock(lock, { timeoutMs: 1000 }, async () => undefined);
-    stop = true;
-    await watcher;
-    expect(seen.length).toBeGreaterThan(0);
-    for (const text of seen) expect(JSON.parse(text)).toMatchObject({ pid: process.pid });
+      parentPort.postMessage([...seen]);`,
+      { eval: true, workerData: { lock, stop } },
+    );
+    const seen = new Promise<string[]>((resolve, reject) => {
+      watcher.once('message', resolve);
+      watcher.once('error', reject);
+    });
+    await new Promise((resolve) => watcher.once('online', resolve));
+    for (let i = 0; i < 200; i += 1) {
+      // Every other body keeps the lock over a timer, so the watcher certainly finds it held, not only made.
+      await withFileLock(lock, { timeoutMs: 1000 }, async () => {
+        if (i % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      });
+    }
+    Atomics.store(stop, 0, 1);
+    const texts = await seen;
+    expect(texts.length).toBeGreaterThan(0);
+    for (const text of texts) expect(JSON.parse(text)).toMatchObject({ pid: process.pid });
   });
 
   it('removes what killed lock takers left (owner files never linked, stale locks moved aside), not a live one', async () => {
