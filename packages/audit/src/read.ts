@@ -1,6 +1,8 @@
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openRegular } from '@agentsecrets/fs';
 import { ioStats, LineSplitter, linesBackwards, rotatedIndexes, rotatedPath } from './internal/files.js';
+import { ioError } from './internal/io-errors.js';
 import { type AuditEvent, AuditEventSchema } from './schema.js';
 
 /** Which events to show. Every given criterion must match. */
@@ -84,10 +86,10 @@ export async function readLast(path: string, n: number, filter: AuditFilter = {}
 
 async function openIfExists(path: string): Promise<FileHandle | undefined> {
   try {
-    return await open(path, 'r');
+    return await openRegular(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw ioError('read', path, e);
   }
 }
 

@@ -1,6 +1,8 @@
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openRegular } from '@agentsecrets/fs';
 import { filesOldestFirst, LineSplitter, lineHash, MAX_LINE } from './internal/files.js';
+import { ioError } from './internal/io-errors.js';
 import { readRetention } from './internal/retention.js';
 import { eventId, GENESIS_HASH, serialize } from './log.js';
 import { type AuditEvent, AuditEventSchema, offendingField } from './schema.js';
@@ -127,9 +129,9 @@ async function snapshot(path: string): Promise<Snapshot[]> {
     let stable = true;
     try {
       for (const file of files) {
-        const handle = await open(file, 'r').catch((e: unknown) => {
+        const handle = await openRegular(file).catch((e: unknown) => {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-          throw e;
+          throw ioError('read', file, e);
         });
         if (handle === undefined) {
           if (file !== path) stable = false; // a rotated file moved between listing and opening

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,11 +47,11 @@ describe('JSON files', () => {
   });
 
   it('a file that cannot be read is FILE_IO with the errno code', async () => {
-    const path = join(dir, 'a-directory');
-    await mkdir(path);
+    await writeFile(join(dir, 'a-file'), '{}');
+    const path = join(dir, 'a-file', 'below');
     await expect(readJsonFile(path, Schema)).rejects.toMatchObject({
       code: 'FILE_IO',
-      message: `cannot read ${path} (EISDIR)`,
+      message: `cannot read ${path} (ENOTDIR)`,
     });
   });
 });

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { AgentSecretsError } from '@agentsecrets/errors';
 import { writeFileAtomic } from './atomic-write.js';
 import { errnoCode, fileIoError } from './errors.js';
+import { readRegularFile } from './regular.js';
 
 /**
  * What a JSON file is checked with: a zod schema, or a hand-written check with the same two methods where loading
@@ -20,9 +20,9 @@ export interface JsonSchema<T> {
 const RESTORE_HINT = 'restore it from a backup or remove it and run `agentsecrets init` again';
 
 /**
- * Reads and validates a JSON file. A missing file is `undefined`; one that cannot be read is `FILE_IO`; one that is
- * not JSON or does not match `schema` is `CONFIG_INVALID` naming the file and the first bad field, never echoing
- * its content (a file in the wrong place may hold a value).
+ * Reads and validates a JSON file. A missing file is `undefined`; one that cannot be read, or is not a regular file
+ * (see openRegular), is `FILE_IO`; one that is not JSON or does not match `schema` is `CONFIG_INVALID` naming the
+ * file and the first bad field, never echoing its content (a file in the wrong place may hold a value).
  *
  * @example
  * ```ts
@@ -32,7 +32,7 @@ const RESTORE_HINT = 'restore it from a backup or remove it and run `agentsecret
 export async function readJsonFile<T>(path: string, schema: JsonSchema<T>): Promise<T | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
     throw fileIoError('read', path, e);

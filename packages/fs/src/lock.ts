@@ -19,6 +19,7 @@ import { errnoCode, fileIoError } from './errors.js';
 import { escapeName, inFlight, removeLeftovers } from './leftovers.js';
 import { isProcessAlive } from './process.js';
 import { randomHex } from './random.js';
+import { openRegularSync } from './regular.js';
 
 /** Options for {@link withFileLock}. */
 export interface FileLockOptions {
@@ -114,10 +115,14 @@ function acquisitionOf(s: BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.mtimeNs}`;
 }
 
+/**
+ * The lock at `path`, or undefined when there is none. Something else at its path (a FIFO, a device, a directory —
+ * never one of ours, which are regular files) is not read, and fails the acquisition with `FILE_IO` naming it.
+ */
 function readLock(path: string): SeenLock | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularSync(path, 'r');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw fileIoError('read the lock file', path, error);

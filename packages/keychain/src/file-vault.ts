@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   assertKdfParams,
@@ -11,7 +11,14 @@ import {
   seal,
 } from '@agentsecrets/crypto';
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
-import { type AssertLockHeld, errnoCode, fileStamp, withFileLock, writeFileAtomic } from '@agentsecrets/fs';
+import {
+  type AssertLockHeld,
+  errnoCode,
+  fileStamp,
+  readRegularFile,
+  withFileLock,
+  writeFileAtomic,
+} from '@agentsecrets/fs';
 import { assertNamespace, assertSecretName, type Namespace } from '@agentsecrets/names';
 import { toOwnedBytes } from './internal/bytes.js';
 import { keychainCall } from './internal/keytar.js';
@@ -78,7 +85,7 @@ function passphraseReader(source: PassphraseSource | undefined, path: string): (
 
 async function readVaultText(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readRegularFile(path);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw vaultIoError('read vault', path, error);

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { openSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, AuditFilter } from '@agentsecrets/core';
 import { AgentSecretsError, ERROR_CODES, type ErrorCode } from '@agentsecrets/errors';
-import { isProcessAlive } from '@agentsecrets/fs';
+import { fileIoError, isProcessAlive, openRegular, openRegularSync } from '@agentsecrets/fs';
 import type { ProxyState } from '@agentsecrets/proxy/client';
 import { Command } from 'commander';
 import type { Context } from '../context.js';
@@ -281,8 +280,13 @@ async function detach(
   const { io } = ctx;
   const passphrase = opts.locked ? undefined : await ctx.passphraseIfNeeded();
   const logPath = join((await ctx.paths()).home, 'proxy.log');
-  const log = openSync(logPath, 'a', 0o600);
-  const logStart = statSync(logPath).size;
+  let log: number;
+  try {
+    log = openRegularSync(logPath, 'a');
+  } catch (error) {
+    throw fileIoError('open the proxy log', logPath, error);
+  }
+  const logStart = fstatSync(log).size;
   const args = [binPath, 'proxy', 'start', '--port', opts.port, '--host', opts.host];
   if (!opts.auth) args.push('--no-auth');
   if (opts.locked) args.push('--locked');
@@ -321,7 +325,7 @@ async function detach(
  * names, as every CLI error is), so the user reads "port 8765 … in use" rather than "see proxy.log".
  */
 async function startError(logPath: string, from: number): Promise<AgentSecretsError | undefined> {
-  const file = await open(logPath, 'r');
+  const file = await openRegular(logPath);
   let text: string;
   try {
     const { size } = await file.stat();

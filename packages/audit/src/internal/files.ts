@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
-import { open, readdir } from 'node:fs/promises';
+import { type FileHandle, readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { openRegular } from '@agentsecrets/fs';
 
 /**
  * No line the writer produces comes near this (a full event is well under 16 KiB). A longer run of bytes without a
@@ -63,9 +64,9 @@ export async function filesOldestFirst(path: string): Promise<string[]> {
  * lines of a 1 GB log cost a few kilobytes and a damaged gigabyte is never scanned.
  */
 export async function* linesBackwards(path: string, chunkSize = 64 * 1024): AsyncGenerator<Buffer> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await openRegular(path);
   } catch (e) {
     if (errno(e) === 'ENOENT') return;
     throw e;
@@ -111,9 +112,9 @@ export interface Tail {
  * the damage at that line whatever the next line's `prev` says).
  */
 export async function readTail(path: string, chunkSize = 8 * 1024): Promise<Tail> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await openRegular(path);
   } catch (e) {
     if (errno(e) === 'ENOENT') return { last: undefined, torn: false };
     throw e;

@@ -1,16 +1,10 @@
 import { AgentSecretsError } from '@agentsecrets/errors';
+import { codeSuffix, errnoCode, fileIoError, NOT_REGULAR } from '@agentsecrets/fs';
 
 /** The log's I/O failures: `AUDIT_IO`, naming the file and the errno code, never an event's content. */
 export function ioError(action: string, path: string, cause: unknown): AgentSecretsError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  return new AgentSecretsError(
-    'AUDIT_IO',
-    `cannot ${action} the audit log ${path}${code ? ` (${code})` : ''}`,
-    {
-      hint: 'check the permissions of the AgentSecrets home and free disk space',
-      cause,
-    },
-  );
+  const { message, hint } = fileIoError(`${action} the audit log`, path, cause);
+  return new AgentSecretsError('AUDIT_IO', message, { ...(hint === undefined ? {} : { hint }), cause });
 }
 
 /** Events kept unwritten: calls are refused until they are written. */
@@ -25,11 +19,11 @@ export function owedError(path: string, owed: number, cause: unknown): AgentSecr
   );
 }
 
+// The system error's code, also when `cause` is one of our errors made from it (FILE_BUSY, … are not shown).
 function ioCode(cause: unknown): string {
-  const code =
-    (cause as NodeJS.ErrnoException | undefined)?.code ??
-    (cause as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? ` (${code})` : '';
+  const system = errnoCode(cause) === undefined ? (cause as { cause?: unknown } | undefined)?.cause : cause;
+  const code = errnoCode(system);
+  return code === NOT_REGULAR || /^E[A-Z]+$/.test(code ?? '') ? codeSuffix(system) : '';
 }
 
 /** Whether `e`, or an error it was caused by, is a system error with this code. */

@@ -1,4 +1,5 @@
-import { type BigIntStats, closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { type BigIntStats, closeSync, fstatSync, writeSync } from 'node:fs';
+import { openRegularSync } from '@agentsecrets/fs';
 
 /**
  * The live log file held open for appending from one batch to the next: a batch costs one write and one `fstat`
@@ -22,7 +23,7 @@ export class LiveFile {
     let open = this.#open;
     if (open === undefined || seen === undefined || seen.dev !== open.dev || seen.ino !== open.ino) {
       this.close();
-      const fd = openSync(this.#path, 'a', 0o600);
+      const fd = openRegularSync(this.#path, 'a');
       const { dev, ino } = fstatSync(fd, { bigint: true });
       open = { fd, dev, ino };
       this.#open = open;

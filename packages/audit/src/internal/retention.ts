@@ -1,5 +1,5 @@
-import { open, readFile, stat, unlink } from 'node:fs/promises';
-import { writeFileAtomic } from '@agentsecrets/fs';
+import { stat, unlink } from 'node:fs/promises';
+import { openRegular, readRegularFile, writeFileAtomic } from '@agentsecrets/fs';
 import { z } from 'zod';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './files.js';
 
@@ -39,7 +39,7 @@ export function retentionPath(path: string): string {
 /** The retention record beside the log, or undefined when there is none (or it is unreadable). */
 export async function readRetention(path: string): Promise<readonly RemovedFile[] | undefined> {
   try {
-    const parsed = RecordSchema.safeParse(JSON.parse(await readFile(retentionPath(path), 'utf8')));
+    const parsed = RecordSchema.safeParse(JSON.parse(await readRegularFile(retentionPath(path))));
     return parsed.success ? parsed.data.removed : undefined;
   } catch {
     return undefined;
@@ -47,7 +47,7 @@ export async function readRetention(path: string): Promise<readonly RemovedFile[
 }
 
 async function firstTs(file: string): Promise<string | null> {
-  const handle = await open(file, 'r');
+  const handle = await openRegular(file);
   try {
     const buf = Buffer.alloc(256);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);

@@ -1,18 +1,9 @@
 import { AgentSecretsError, isAgentSecretsError } from '@agentsecrets/errors';
-import { errnoCode } from '@agentsecrets/fs';
+import { fileIoError } from '@agentsecrets/fs';
 
-/** A file-system failure on a vault path, named by path and errno code only. */
+/** A file-system failure on a vault path, `VAULT_UNAVAILABLE`, named by path and errno code only (see fileIoError). */
 export function vaultIoError(action: string, path: string, cause: unknown): AgentSecretsError {
-  const code = errnoCode(cause);
-  return new AgentSecretsError('VAULT_UNAVAILABLE', `cannot ${action} ${path}${code ? ` (${code})` : ''}`, {
-    hint:
-      code === 'EACCES' || code === 'EPERM'
-        ? 'check that this user owns the file and its directory (the vault is meant to be 0600 in a 0700 directory)'
-        : code === 'ENOSPC'
-          ? 'free some disk space and try again; the vault was not changed'
-          : 'check the path and its permissions; the vault was not changed',
-    cause,
-  });
+  return asVaultError(fileIoError(action, path, cause));
 }
 
 /**
@@ -36,7 +27,7 @@ export function asVaultNow<T>(work: () => T): T {
   }
 }
 
-function asVaultError(error: unknown): unknown {
+function asVaultError<E>(error: E): E | AgentSecretsError {
   if (!isAgentSecretsError(error)) return error;
   const code =
     error.code === 'FILE_BUSY' ? 'VAULT_BUSY' : error.code === 'FILE_IO' ? 'VAULT_UNAVAILABLE' : undefined;
