@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,6 +67,22 @@ describe('opening only regular files', () => {
     } finally {
       closeSync(reader);
     }
+  });
+
+  it('leaves module resolution as it was after refusing a FIFO (Node keeps the last sync stat for realpath)', async () => {
+    // Two packages linked into node_modules, as pnpm does; resolving the first caches the directories on the way.
+    for (const name of ['one', 'two']) {
+      await mkdir(join(dir, 'store', name), { recursive: true });
+      await writeFile(join(dir, 'store', name, 'index.js'), 'module.exports = 1;');
+    }
+    await mkdir(join(dir, 'app', 'node_modules'), { recursive: true });
+    await symlink(join(dir, 'store', 'one'), join(dir, 'app', 'node_modules', 'one'));
+    await symlink(join(dir, 'store', 'two'), join(dir, 'app', 'node_modules', 'two'));
+    const require = createRequire(join(dir, 'app', 'main.js'));
+    expect(require.resolve('one')).toBe(join(realpathSync(dir), 'store', 'one', 'index.js'));
+    const [fifo] = (await notRegular()) as [string];
+    expect(() => openRegularSync(fifo, 'r')).toThrow(expect.objectContaining({ code: NOT_REGULAR }));
+    expect(require.resolve('two')).toBe(join(realpathSync(dir), 'store', 'two', 'index.js'));
   });
 
   it('a JSON file that is not a regular file is FILE_IO, in words, with what to do', async () => {

@@ -36,7 +36,10 @@ export function openRegularSync(path: string, flags: keyof typeof FLAGS, mode = 
   }
   let regular = false;
   try {
-    regular = fstatSync(fd).isFile();
+    // As bigints: a plain fstatSync leaves the FIFO's mode in the stat buffer Node shares between sync calls, where
+    // realpathSync reads it for path parts it has cached (nodejs/node#51142), and module resolution then returned
+    // paths through symlinks unresolved: "Cannot find module" for a package's own dependency.
+    regular = fstatSync(fd, { bigint: true }).isFile();
   } finally {
     if (!regular) closeSync(fd);
   }
