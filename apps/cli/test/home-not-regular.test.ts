@@ -4,7 +4,7 @@
 // The proxy now opens home files without blocking and only as regular files: calls are refused at once with an error
 // naming the file, and the first call after it is back works.
 import { execFileSync } from 'node:child_process';
-import { readFile, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -38,6 +38,9 @@ afterAll(async () => {
   await rm(machine.root, { recursive: true, force: true });
 });
 
+/** The message of the last error a call got. */
+let lastMessage = '';
+
 /** One call through the proxy: its status and error code, or the client's error code when no answer came in 5 s. */
 async function call(): Promise<string> {
   try {
@@ -51,7 +54,10 @@ async function call(): Promise<string> {
       bodyTimeout: 5_000,
     });
     const text = await res.body.text();
-    return res.statusCode === 200 ? `200 ${text}` : `${res.statusCode} ${JSON.parse(text).error.code}`;
+    if (res.statusCode === 200) return `200 ${text}`;
+    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+    lastMessage = error.message;
+    return `${res.statusCode} ${error.code}`;
   } catch (error) {
     return `no answer (${(error as { code?: string }).code})`;
   }
@@ -120,6 +126,8 @@ describe('something other than a regular file in the home', () => {
         expect(await call()).toMatch(new RegExp(`^(200 ok|${expected})$`));
         await sleep(300);
         for (let i = 0; i < 3; i += 1) expect(await call()).toBe(expected);
+        // The error says what is wrong, whichever file it is.
+        expect(lastMessage).toContain(' (not a regular file)');
         expect(await healthy(proxy.port, 2_000)).toBe(true);
       } finally {
         await restore();
@@ -129,6 +137,28 @@ describe('something other than a regular file in the home', () => {
       expect(proxy.alive()).toBe(true);
     },
   );
+
+  it('exports the CA certificate past a FIFO at the old temporary name and a link at ca.pem, following neither', async () => {
+    // Found by attack: ca.pem was written through `ca.pem.<pid>.tmp` with a plain write. A FIFO there held the first
+    // run's grant for ever (and every later one: the CA load is shared), and a link there was written through.
+    const { pid } = JSON.parse(await readFile(join(home, 'proxy.json'), 'utf8')) as { pid: number };
+    await fifo(join(home, `ca.pem.${pid}.tmp`));
+    const victim = join(machine.root, 'victim.txt');
+    await writeFile(victim, 'untouched');
+    await symlink(victim, join(home, 'ca.pem'));
+    const res = await request(`http://127.0.0.1:${proxy.port}/runs`, {
+      method: 'POST',
+      headers: { 'x-as-session-token': proxy.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ agent: 'test' }),
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+    });
+    const grant = (await res.body.json()) as { caCertificate?: string };
+    expect([res.statusCode, grant]).toEqual([201, expect.anything()]);
+    expect(await readFile(victim, 'utf8')).toBe('untouched');
+    expect((await lstat(join(home, 'ca.pem'))).isFile()).toBe(true);
+    expect(await readFile(join(home, 'ca.pem'), 'utf8')).toBe(grant.caCertificate);
+  });
 
   it('records every call that reached the upstream, and keeps the chain whole', async () => {
     // Before, with audit.jsonl a FIFO, calls went on being answered while their events waited for ever, also after the

@@ -6,7 +6,7 @@ import { type AssertLockHeldNow, withFileLock, withFileLockNow } from '@agentsec
 import { type DenialOptions, DenialSummaries } from './internal/denials.js';
 import { lineHash, readTail, rotatedIndexes, rotatedPath } from './internal/files.js';
 import { FreeSpace } from './internal/free-space.js';
-import { causedBy, ioError, owedError } from './internal/io-errors.js';
+import { causedBy, ioCode, ioError, owedError } from './internal/io-errors.js';
 import { LiveFile } from './internal/live-file.js';
 import { ProbeCheck } from './internal/probe.js';
 import { applyRetention } from './internal/retention.js';
@@ -318,7 +318,7 @@ export class AuditLog {
       const busy = isAgentSecretsError(e) && e.code === 'FILE_BUSY';
       throw new AgentSecretsError(
         'AUDIT_IO',
-        `cannot lock the audit log ${this.path}${busy ? ` (still held by another process after ${this.#lockTimeoutMs} ms)` : ''}`,
+        `cannot lock the audit log ${this.path}${busy ? ` (still held by another process after ${this.#lockTimeoutMs} ms)` : ioCode(e)}`,
         { hint: `if no agentsecrets process is running, delete ${lockPath}`, cause: e },
       );
     }

@@ -261,7 +261,7 @@ export class PolicyStore {
       const next = PolicyBodySchema.parse(body);
       const signature = owner.sign(SIGNING_CONTEXT + canonicalJson(next));
       const file = { body: next, publicKey: this.#publicKey, signature };
-      await writeFileAtomic(this.#path, `${JSON.stringify(file, null, 2)}\n`, assertHeld);
+      await writeFileAtomic(this.#path, `${JSON.stringify(file, null, 2)}\n`, { beforeRename: assertHeld });
       await this.#anchor?.set({ version: 1, ownerPublicKey: this.#publicKey, serial: next.serial });
       this.#highWater = Math.max(this.#highWater, next.serial);
       return next;

@@ -22,8 +22,10 @@ async function fsyncDirectory(dir: string): Promise<void> {
 
 /**
  * Replaces `path` with `data` so that a reader, or the file after a crash, sees either the old content or the new,
- * never a mix: a temporary file in the same directory (mode 0600) is written and fsynced, renamed over `path`, and
- * the directory fsynced. `beforeRename` runs last, to check the writer still holds its lock. On any failure the
+ * never a mix: a temporary file in the same directory, with a random name and created exclusively (so nothing put
+ * at a name beforehand, a FIFO or a link, is opened or followed), is written with `mode` (0600 unless given) and
+ * fsynced, renamed over `path`, and the directory fsynced. `beforeRename` runs last, to check the writer still holds
+ * its lock. On any failure the
  * temporary file is removed and `path` is left as it was. Temporary files of `path` left by writers that were killed
  * (their pid, in the name, is gone) are removed after each successful write.
  *
@@ -33,20 +35,23 @@ async function fsyncDirectory(dir: string): Promise<void> {
 export async function writeFileAtomic(
   path: string,
   data: string,
-  beforeRename?: () => Promise<void>,
+  options: { readonly beforeRename?: (() => Promise<void>) | undefined; readonly mode?: number } = {},
 ): Promise<void> {
+  const { beforeRename, mode = 0o600 } = options;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomHex(6)}.tmp`);
   let handle: Awaited<ReturnType<typeof open>>;
   inFlight.add(temp);
   try {
-    handle = await open(temp, 'wx', 0o600);
+    handle = await open(temp, 'wx', mode);
   } catch (error) {
     inFlight.delete(temp);
     throw fileIoError('create a temporary file in', dir, error);
   }
   try {
     try {
+      // The mode as asked, whatever the umask.
+      if (mode !== 0o600) await handle.chmod(mode);
       await handle.writeFile(data, 'utf8');
       await handle.sync();
     } finally {

@@ -61,8 +61,10 @@ describe('writeFileAtomic', () => {
     const path = join(dir, 'f');
     await writeFileAtomic(path, 'old');
     await expect(
-      writeFileAtomic(path, 'new', async () => {
-        throw new Error('lock lost');
+      writeFileAtomic(path, 'new', {
+        beforeRename: async () => {
+          throw new Error('lock lost');
+        },
       }),
     ).rejects.toThrow('lock lost');
     expect(await readFile(path, 'utf8')).toBe('old');

@@ -66,5 +66,5 @@ export async function writeJsonFile<T>(
   value: T,
   beforeRename?: () => Promise<void>,
 ): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(schema.parse(value), null, 2)}\n`, beforeRename);
+  await writeFileAtomic(path, `${JSON.stringify(schema.parse(value), null, 2)}\n`, { beforeRename });
 }

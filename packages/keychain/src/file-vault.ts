@@ -249,7 +249,7 @@ export async function openFileVault(options: FileVaultOptions): Promise<SecretSt
             k.setPassword(VAULT_KEY_SERVICE, fresh.doc.id, encoded),
           );
         }
-        await writeFileAtomic(path, serializeVault(fresh.doc), assertHeld);
+        await writeFileAtomic(path, serializeVault(fresh.doc), { beforeRename: assertHeld });
         return fresh.doc;
       }),
     );
@@ -296,7 +296,7 @@ function createFileVaultStore(
       withFileLock(lockPath, lockOptions, async (assertHeld: AssertLockHeld) => {
         const doc = await current();
         const { result, changed } = change(doc);
-        if (changed) await writeFileAtomic(path, serializeVault(doc), assertHeld);
+        if (changed) await writeFileAtomic(path, serializeVault(doc), { beforeRename: assertHeld });
         return result;
       }),
     );

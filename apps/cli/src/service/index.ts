@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '@agentsecrets/fs';
 import { liveState, vaultOf } from '../commands/proxy.js';
 import type { Context } from '../context.js';
 import { colours, json, line, usage } from '../io.js';
@@ -36,9 +37,7 @@ export function nextStep(backend: string): string {
 
 async function writeAtomically(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, text, { mode: 0o644 });
 }
 
 /** `service install`: writes the unit (or agent) file and asks the user's service manager to start it. */

@@ -1,6 +1,6 @@
-import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentSecrets } from '@agentsecrets/core';
+import { writeFileAtomic } from '@agentsecrets/fs';
 import { caValidFor, createCa, type LocalCa, loadCa } from '@agentsecrets/local-ca';
 
 /**
@@ -37,10 +37,7 @@ export async function loadOrCreateCa(core: AgentSecrets): Promise<LocalCa> {
     await core.store.set(CA_NAMESPACE, CA_KEY, ca.keyPem);
     await core.store.set(CA_NAMESPACE, CA_CERT, ca.certPem);
   }
-  const path = caCertificatePath(core);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, ca.certPem, { mode: 0o644 });
-  await chmod(tmp, 0o644);
-  await rename(tmp, path);
+  // Readable by clients; written as every home file is, so nothing an agent put at a name beforehand is followed.
+  await writeFileAtomic(caCertificatePath(core), ca.certPem, { mode: 0o644 });
   return ca;
 }

@@ -19,11 +19,15 @@ export function owedError(path: string, owed: number, cause: unknown): AgentSecr
   );
 }
 
-// The system error's code, also when `cause` is one of our errors made from it (FILE_BUSY, … are not shown).
-function ioCode(cause: unknown): string {
-  const system = errnoCode(cause) === undefined ? (cause as { cause?: unknown } | undefined)?.cause : cause;
-  const code = errnoCode(system);
-  return code === NOT_REGULAR || /^E[A-Z]+$/.test(code ?? '') ? codeSuffix(system) : '';
+/** ` (ENOSPC)`, ` (not a regular file)`: the first system error in `cause`'s chain, as it reads in a message. */
+export function ioCode(cause: unknown): string {
+  for (let cur = cause, depth = 0; cur !== undefined && cur !== null && depth < 8; depth += 1) {
+    const code = errnoCode(cur);
+    // Our own codes (FILE_BUSY, …) are not shown: they name no cause a user can act on.
+    if (code === NOT_REGULAR || /^E[A-Z]+$/.test(code ?? '')) return codeSuffix(cur);
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return '';
 }
 
 /** Whether `e`, or an error it was caused by, is a system error with this code. */
