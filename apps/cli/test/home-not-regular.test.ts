@@ -40,6 +40,8 @@ afterAll(async () => {
 
 /** The message of the last error a call got. */
 let lastMessage = '';
+/** Every error message and hint the calls got. */
+const messages: string[] = [];
 
 /** One call through the proxy: its status and error code, or the client's error code when no answer came in 5 s. */
 async function call(): Promise<string> {
@@ -55,8 +57,9 @@ async function call(): Promise<string> {
     });
     const text = await res.body.text();
     if (res.statusCode === 200) return `200 ${text}`;
-    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+    const { error } = JSON.parse(text) as { error: { code: string; message: string; hint?: string } };
     lastMessage = error.message;
+    messages.push(error.message, error.hint ?? '');
     return `${res.statusCode} ${error.code}`;
   } catch (error) {
     return `no answer (${(error as { code?: string }).code})`;
@@ -119,6 +122,18 @@ describe('something other than a regular file in the home', () => {
       expect(await call()).toBe('200 ok');
       // Its event is written first: the file is not moved aside in the middle of that write.
       expect(await recorded()).toBe(upstream.seen.length);
+      // No error, log line or audit event of any of these failures holds the secret, raw or encoded.
+      const canary = 'sk_test_FAULTS_canary_0123456789';
+      const seen = [proxy.output(), await readFile(join(home, 'audit.jsonl'), 'utf8'), ...messages].join(
+        '\n',
+      );
+      for (const form of [
+        canary,
+        Buffer.from(canary).toString('base64'),
+        Buffer.from(canary).toString('hex'),
+      ]) {
+        expect(seen).not.toContain(form);
+      }
       const restore = await replace(name, make);
       try {
         // The first call may still see the file as it was: the policy is looked at again after 200 ms, and a failed
@@ -164,6 +179,16 @@ describe('something other than a regular file in the home', () => {
     // Before, with audit.jsonl a FIFO, calls went on being answered while their events waited for ever, also after the
     // file was back: requests were made with a secret and never recorded.
     expect(await recorded()).toBe(upstream.seen.length);
+    // No error, log line or audit event of any of these failures holds the secret, raw or encoded.
+    const canary = 'sk_test_FAULTS_canary_0123456789';
+    const seen = [proxy.output(), await readFile(join(home, 'audit.jsonl'), 'utf8'), ...messages].join('\n');
+    for (const form of [
+      canary,
+      Buffer.from(canary).toString('base64'),
+      Buffer.from(canary).toString('hex'),
+    ]) {
+      expect(seen).not.toContain(form);
+    }
     const verify = await run(['audit', 'verify'], { env: machine.env, cwd: machine.project });
     expect(verify.stderr).toBe('');
     expect(verify.code).toBe(0);

@@ -355,6 +355,7 @@ export class AuditLog {
 
   /** assertHeld's FILE_BUSY (the lock was taken from us) is an I/O failure of the log, like any other. */
   #commitError(e: unknown): AgentSecretsError {
+    if (isAgentSecretsError(e) && e.code === 'AUDIT_IO') return e;
     return ioError(isAgentSecretsError(e) ? 'keep the lock of' : 'append to', this.path, e);
   }
 

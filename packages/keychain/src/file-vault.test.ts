@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveKey, seal } from '@agentsecrets/crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -229,6 +229,18 @@ describe('file vault', () => {
         hint: expect.stringContaining('untouched'),
       });
       expect(await readFile(path, 'utf8')).toBe(garbage);
+    }
+  });
+
+  it('refuses a FIFO or a link to /dev/zero where the vault file belongs, at once, with VAULT_UNAVAILABLE naming why', async () => {
+    await mkdir(join(dir, 'home'), { recursive: true });
+    for (const make of [() => execFileSync('mkfifo', [path]), () => symlink('/dev/zero', path)]) {
+      await make();
+      await expect(openVault()).rejects.toMatchObject({
+        code: 'VAULT_UNAVAILABLE',
+        message: `cannot read vault ${path} (not a regular file)`,
+      });
+      await rm(path);
     }
   });
 

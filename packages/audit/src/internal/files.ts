@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { type FileHandle, readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { openRegular } from '@agentsecrets/fs';
+import { ioError } from './io-errors.js';
 
 /**
  * No line the writer produces comes near this (a full event is well under 16 KiB). A longer run of bytes without a
@@ -69,7 +70,7 @@ export async function* linesBackwards(path: string, chunkSize = 64 * 1024): Asyn
     handle = await openRegular(path);
   } catch (e) {
     if (errno(e) === 'ENOENT') return;
-    throw e;
+    throw ioError('read', path, e);
   }
   try {
     let position = (await handle.stat()).size;
@@ -117,7 +118,7 @@ export async function readTail(path: string, chunkSize = 8 * 1024): Promise<Tail
     handle = await openRegular(path);
   } catch (e) {
     if (errno(e) === 'ENOENT') return { last: undefined, torn: false };
-    throw e;
+    throw ioError('read', path, e);
   }
   try {
     const size = (await handle.stat()).size;
